@@ -90,6 +90,17 @@ struct map_substrate {
 	int32_t *if_res;		/* [nnodes] interfaces, MAP_NONE: unlimited */
 	int64_t *bw_res;		/* [nlinks] kbit/s */
 
+	/*
+	 * Aggregates for an O(request) admission check, kept by reserve()
+	 * and release(); map_substrate_sync() rebuilds them after residuals
+	 * are changed any other way.  Max trees: leaves at [size + i],
+	 * inner node k = max(2k, 2k + 1), root at 1.
+	 */
+	int64_t cpu_free;		/* sum of cpu_res, milli-CPU */
+	int32_t ntree, ltree;		/* leaves (power of two) per tree */
+	int64_t *cpu_tree;		/* [2 * ntree] max of cpu_res */
+	int64_t *bw_tree;		/* [2 * ltree] max of bw_res */
+
 	/* Adjacency (CSR), valid once finalized. */
 	int32_t *adj_off;		/* [nnodes + 1] start of node i's entries */
 	int32_t *adj_link;		/* [2 * nlinks] incident link */
@@ -153,6 +164,8 @@ int map_substrate_equal_residuals(const struct map_substrate *,
 struct map_substrate *map_substrate_dup(const struct map_substrate *);
 /* Set every residual back to its capacity. */
 void map_substrate_reset(struct map_substrate *);
+/* Rebuild the admission aggregates from the residual arrays. */
+void map_substrate_sync(struct map_substrate *);
 
 struct map_request *map_request_new(int32_t nnodes, int32_t nlinks);
 void map_request_free(struct map_request *);
@@ -168,9 +181,9 @@ int map_result_hops(const struct map_result *);
 int map_node_fits(const struct map_substrate *, int32_t s,
     const struct map_vnode *);
 /*
- * Necessary conditions, in O(request): every virtual node has some host
- * of its kind with the CPU and memory, the totals fit, every virtual link
- * fits some substrate link.  0 if the request may fit, else -1 with
+ * Necessary conditions, in O(request): some host has the CPU of each
+ * virtual node, a pinned node fits its host, the total CPU fits, some
+ * substrate link has the bandwidth of each virtual link.  0 if the request may fit, else -1 with
  * ERR_NO_RESOURCES naming the resource that falls short.
  */
 int map_admit(const struct map_substrate *, const struct map_request *);

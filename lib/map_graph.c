@@ -47,6 +47,8 @@ map_substrate_free(struct map_substrate *sub)
 	free(sub->mem_res);
 	free(sub->if_res);
 	free(sub->bw_res);
+	free(sub->cpu_tree);
+	free(sub->bw_tree);
 	free(sub->adj_off);
 	free(sub->adj_link);
 	free(sub->adj_node);
@@ -120,6 +122,36 @@ map_slink_add(struct map_substrate *sub, int32_t a, int32_t b, int64_t bw,
 	return sub->nlinks++;
 }
 
+/* Set leaf i of a max tree with size leaves to v, and its ancestors. */
+static void
+map_tree_set(int64_t *t, int32_t size, int32_t i, int64_t v)
+{
+	i += size;
+	t[i] = v;
+	for (i /= 2; i >= 1; i /= 2)
+		t[i] = t[2 * i] > t[2 * i + 1] ? t[2 * i] : t[2 * i + 1];
+}
+
+/* Fill a max tree from n values (the other leaves are 0). */
+static void
+map_tree_build(int64_t *t, int32_t size, const int64_t *v, int32_t n)
+{
+	for (int32_t i = 0; i < size; i++)
+		t[size + i] = i < n ? v[i] : 0;
+	for (int32_t i = size - 1; i >= 1; i--)
+		t[i] = t[2 * i] > t[2 * i + 1] ? t[2 * i] : t[2 * i + 1];
+}
+
+void
+map_substrate_sync(struct map_substrate *sub)
+{
+	sub->cpu_free = 0;
+	for (int32_t i = 0; i < sub->nnodes; i++)
+		sub->cpu_free += sub->cpu_res[i];
+	map_tree_build(sub->cpu_tree, sub->ntree, sub->cpu_res, sub->nnodes);
+	map_tree_build(sub->bw_tree, sub->ltree, sub->bw_res, sub->nlinks);
+}
+
 void
 map_substrate_reset(struct map_substrate *sub)
 {
@@ -130,6 +162,18 @@ map_substrate_reset(struct map_substrate *sub)
 	}
 	for (int32_t i = 0; i < sub->nlinks; i++)
 		sub->bw_res[i] = sub->links[i].bw;
+	map_substrate_sync(sub);
+}
+
+/* The least power of two >= n (and >= 1). */
+static int32_t
+map_pow2(int32_t n)
+{
+	int32_t p = 1;
+
+	while (p < n)
+		p *= 2;
+	return p;
 }
 
 /*
@@ -152,7 +196,12 @@ map_substrate_finalize(struct map_substrate *sub)
 	sub->adj_link = calloc(2 * m + 1, sizeof(*sub->adj_link));
 	sub->adj_node = calloc(2 * m + 1, sizeof(*sub->adj_node));
 	fill = calloc(n + 1, sizeof(*fill));
-	if (sub->cpu_res == NULL || sub->mem_res == NULL ||
+	sub->ntree = map_pow2(sub->nnodes);
+	sub->ltree = map_pow2(sub->nlinks);
+	sub->cpu_tree = calloc(2 * (size_t)sub->ntree, sizeof(*sub->cpu_tree));
+	sub->bw_tree = calloc(2 * (size_t)sub->ltree, sizeof(*sub->bw_tree));
+	if (sub->cpu_tree == NULL || sub->bw_tree == NULL ||
+	    sub->cpu_res == NULL || sub->mem_res == NULL ||
 	    sub->if_res == NULL || sub->bw_res == NULL ||
 	    sub->adj_off == NULL || sub->adj_link == NULL ||
 	    sub->adj_node == NULL || fill == NULL) {
@@ -210,6 +259,7 @@ map_substrate_dup(const struct map_substrate *sub)
 		    (size_t)sub->nnodes * sizeof(*d->if_res));
 		memcpy(d->bw_res, sub->bw_res,
 		    (size_t)sub->nlinks * sizeof(*d->bw_res));
+		map_substrate_sync(d);
 	}
 	return d;
 fail:
@@ -403,20 +453,8 @@ map_node_fits(const struct map_substrate *sub, int32_t s,
 int
 map_admit(const struct map_substrate *sub, const struct map_request *req)
 {
-	int64_t cpu_free = 0, cpu_max = 0, bw_max = 0, cpu_need = 0;
-
-	/*
-	 * The maxima are a scan of the substrate; it is a few microseconds
-	 * even at thousands of nodes, and it is never stale.
-	 */
-	for (int32_t i = 0; i < sub->nnodes; i++) {
-		cpu_free += sub->cpu_res[i];
-		if (sub->cpu_res[i] > cpu_max)
-			cpu_max = sub->cpu_res[i];
-	}
-	for (int32_t i = 0; i < sub->nlinks; i++)
-		if (sub->bw_res[i] > bw_max)
-			bw_max = sub->bw_res[i];
+	int64_t cpu_free = sub->cpu_free, cpu_max = sub->cpu_tree[1];
+	int64_t bw_max = sub->bw_tree[1], cpu_need = 0;
 	for (int32_t i = 0; i < req->nnodes; i++) {
 		const struct map_vnode *v = &req->nodes[i];
 
@@ -639,11 +677,17 @@ map_reserve(struct map_substrate *sub, const struct map_request *req,
 		sub->mem_res[s] -= req->nodes[i].mem;
 		if (sub->if_res[s] != MAP_NONE)
 			sub->if_res[s] -= req->nodes[i].ifaces;
+		sub->cpu_free -= req->nodes[i].cpu;
+		map_tree_set(sub->cpu_tree, sub->ntree, s, sub->cpu_res[s]);
 	}
 	for (int32_t i = 0; i < req->nlinks; i++)
 		for (int32_t p = res->path_off[i]; p < res->path_off[i + 1];
-		    p++)
-			sub->bw_res[res->path[p]] -= req->links[i].bw;
+		    p++) {
+			int32_t l = res->path[p];
+
+			sub->bw_res[l] -= req->links[i].bw;
+			map_tree_set(sub->bw_tree, sub->ltree, l, sub->bw_res[l]);
+		}
 	return 0;
 }
 
@@ -658,9 +702,15 @@ map_release(struct map_substrate *sub, const struct map_request *req,
 		sub->mem_res[s] += req->nodes[i].mem;
 		if (sub->if_res[s] != MAP_NONE)
 			sub->if_res[s] += req->nodes[i].ifaces;
+		sub->cpu_free += req->nodes[i].cpu;
+		map_tree_set(sub->cpu_tree, sub->ntree, s, sub->cpu_res[s]);
 	}
 	for (int32_t i = 0; i < req->nlinks; i++)
 		for (int32_t p = res->path_off[i]; p < res->path_off[i + 1];
-		    p++)
-			sub->bw_res[res->path[p]] += req->links[i].bw;
+		    p++) {
+			int32_t l = res->path[p];
+
+			sub->bw_res[l] += req->links[i].bw;
+			map_tree_set(sub->bw_tree, sub->ltree, l, sub->bw_res[l]);
+		}
 }
