@@ -39,8 +39,7 @@ CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	-Wformat=2 -Wvla -Wno-unused-parameter -Wpointer-arith -Wcast-qual \
-	-Wundef -Wwrite-strings
+	-Wformat=2 -Wvla -Wno-unused-parameter -Wpointer-arith -Wundef -Wwrite-strings
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -fstack-protector-strong \
 	-Ilib -Itunnels -I$(BUILD)/gen $(PKG_CFLAGS) $(CFLAGS)
@@ -70,14 +69,16 @@ PROGS :=
 PROG_ARCHIVES :=
 define prog_template
 $(1)_SRCS := $$(sort $$(wildcard $(2)/*.c))
-ifneq ($$($(1)_SRCS),)
 $(1)_MAIN := $(BUILD)/obj/$(2)/$(1).o
 $(1)_OBJS := $$(filter-out $$($(1)_MAIN),$$($(1)_SRCS:%.c=$(BUILD)/obj/%.o))
-PROGS += $(BUILD)/bin/$(1)
+ifneq ($$($(1)_SRCS),)
 PROG_ARCHIVES += $(BUILD)/lib$(1).a
 $(BUILD)/lib$(1).a: $$($(1)_OBJS)
 	$$(call msg,AR,$$@)
 	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+endif
+ifneq ($$(wildcard $(2)/$(1).c),)
+PROGS += $(BUILD)/bin/$(1)
 $(BUILD)/bin/$(1): $$($(1)_MAIN) $(BUILD)/lib$(1).a $(LIBTUN) $(LIBVNSM)
 	$$(call msg,LINK,$$@)
 	$$(Q)mkdir -p $$(@D)

@@ -1,0 +1,176 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "doc.h"
+#include "error.h"
+#include "slice.h"
+#include "xml.h"
+
+ENUM_IMPL(slice_mapping, SLICE_MAP_LAST, "pip", "vnp")
+
+static int
+node_cb(const xmlNode *n, void *entry, void *arg)
+{
+	return topo_node_parse(n, entry);
+}
+
+static int
+link_cb(const xmlNode *n, void *entry, void *arg)
+{
+	return topo_link_parse(n, entry, arg != NULL);
+}
+
+struct slice *
+slice_from_xml(const xmlNode *root)
+{
+	struct slice *s;
+	int mapping = SLICE_MAP_PIP, rc = 0;
+	static int stub = 1;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		err_nomem();
+		return NULL;
+	}
+	if (xml_attr_name(root, "name", 1, s->name, sizeof(s->name)) == -1 ||
+	    xml_attr_name(root, "vnet", 1, s->vnet, sizeof(s->vnet)) == -1 ||
+	    xml_attr_name(root, "pip", 1, s->pip, sizeof(s->pip)) == -1 ||
+	    xml_attr_enum(root, "mapping", 1, slice_mapping_from_string,
+	    &mapping) == -1 ||
+	    xml_attr_time(root, "expires", 0, &s->expires) == -1)
+		rc = -1;
+	s->mapping = mapping;
+	if (xml_children(root, "node", sizeof(*s->nodes), &s->nodes,
+	    &s->nnodes, node_cb, NULL) == -1)
+		rc = -1;
+	if (xml_children(root, "link", sizeof(*s->links), &s->links,
+	    &s->nlinks, link_cb, NULL) == -1)
+		rc = -1;
+	if (xml_children(root, "stub", sizeof(*s->stubs), &s->stubs,
+	    &s->nstubs, link_cb, &stub) == -1)
+		rc = -1;
+	if (rc == 0)
+		rc = slice_validate(s, NULL);
+	if (rc == -1) {
+		slice_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct slice *
+slice_parse(const char *data, size_t len, const char *name)
+{
+	xmlNodePtr root;
+	xmlDocPtr doc;
+	struct slice *s;
+	size_t before = err_count();
+
+	if ((doc = doc_load(data, len, name, DOC_SLICE, &root)) == NULL)
+		return NULL;
+	s = slice_from_xml(root);
+	xmlFreeDoc(doc);
+	if (name != NULL && err_count() > before)
+		err_file(name);
+	return s;
+}
+
+int
+slice_validate(const struct slice *s, const struct topo_refs *refs)
+{
+	char where[ERR_WHERE_MAX];
+	int rc = 0;
+
+	if (s->nnodes == 0)
+		rc = err_at(ERR_TOPOLOGY, "/slice", 0, "slice '%s' has no "
+		    "nodes", s->name);
+	if (topo_check("slice", s->nodes, s->nnodes, s->links, s->nlinks,
+	    s->stubs, s->nstubs, refs) == -1)
+		rc = -1;
+	for (size_t i = 0; i < s->nnodes; i++) {
+		const struct topo_node *nd = &s->nodes[i];
+
+		snprintf(where, sizeof(where), "/slice/node[@name='%s']",
+		    nd->name);
+		if (s->mapping == SLICE_MAP_VNP && nd->host[0] == '\0') {
+			rc = err_at(ERR_INVALID, where, nd->line, "node '%s' "
+			    "has no host, but the slice is mapped by the VNP",
+			    nd->name);
+			err_hint("pin every node with host=\"...\", or send "
+			    "the slice with mapping=\"pip\"");
+		}
+		if (s->mapping == SLICE_MAP_PIP && nd->host[0] != '\0') {
+			rc = err_at(ERR_INVALID, where, nd->line, "node '%s' "
+			    "is pinned to host '%s', but the slice is mapped "
+			    "by the PIP", nd->name, nd->host);
+			err_hint("drop host=, or send the slice with "
+			    "mapping=\"vnp\"");
+		}
+		if (nd->pip[0] != '\0' && strcmp(nd->pip, s->pip) != 0)
+			rc = err_at(ERR_INVALID, where, nd->line, "node '%s' "
+			    "asks for PIP '%s' but this slice is for PIP '%s'",
+			    nd->name, nd->pip, s->pip);
+	}
+	for (size_t i = 0; i < s->nlinks; i++)
+		if (s->links[i].npath > 0 && s->mapping != SLICE_MAP_VNP)
+			rc = err_at(ERR_INVALID, NULL, s->links[i].line, "link "
+			    "'%s' has a <path>, but the slice is mapped by the "
+			    "PIP", s->links[i].name);
+	for (size_t i = 0; i < s->nstubs; i++) {
+		const struct topo_link *st = &s->stubs[i];
+
+		snprintf(where, sizeof(where), "/slice/stub[@name='%s']",
+		    st->name);
+		if (strcmp(st->peer_pip, s->pip) == 0)
+			rc = err_at(ERR_TOPOLOGY, where, st->line, "stub '%s' "
+			    "leads to PIP '%s', which is this slice's own PIP",
+			    st->name, st->peer_pip);
+		if (refs != NULL && refs->has_pip &&
+		    !refs->has_pip(refs->arg, st->peer_pip))
+			rc = err_at(ERR_NOT_FOUND, where, st->line, "stub '%s' "
+			    "leads to PIP '%s', which is not known", st->name,
+			    st->peer_pip);
+	}
+	return rc;
+}
+
+char *
+slice_format(const struct slice *s)
+{
+	struct buf b;
+	char tmp[64];
+
+	buf_init(&b);
+	buf_puts(&b, "<?xml version=\"1.0\"?>\n<slice xmlns=\"" VNSM_NS "\"");
+	buf_attr(&b, "name", s->name);
+	buf_attr(&b, "vnet", s->vnet);
+	buf_attr(&b, "pip", s->pip);
+	buf_attr(&b, "mapping", slice_mapping_to_string(s->mapping));
+	if (s->expires != 0)
+		buf_attr(&b, "expires",
+		    units_fmt_time(s->expires, tmp, sizeof(tmp)));
+	buf_puts(&b, ">\n");
+	for (size_t i = 0; i < s->nnodes; i++)
+		topo_node_format(&b, &s->nodes[i]);
+	for (size_t i = 0; i < s->nlinks; i++)
+		topo_link_format(&b, &s->links[i], 0);
+	for (size_t i = 0; i < s->nstubs; i++)
+		topo_link_format(&b, &s->stubs[i], 1);
+	buf_puts(&b, "</slice>\n");
+	return buf_steal(&b, NULL);
+}
+
+void
+slice_free(struct slice *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->nnodes; i++)
+		topo_node_clear(&s->nodes[i]);
+	for (size_t i = 0; i < s->nlinks; i++)
+		topo_link_clear(&s->links[i]);
+	free(s->nodes);
+	free(s->links);
+	free(s->stubs);
+	free(s);
+}
