@@ -239,6 +239,20 @@ vnode_mac(const char *id, unsigned idx, uint8_t mac[6])
 		mac[i] = (uint8_t)(h >> (8 * i));
 }
 
+void
+vnode_if_mac(const char *id, const struct vnode_if *ifc, uint8_t mac[6])
+{
+	unsigned h = 2166136261u;
+
+	if (memcmp(ifc->mac, "\0\0\0\0\0\0", 6) != 0) {
+		memcpy(mac, ifc->mac, 6);
+		return;
+	}
+	for (const char *p = ifc->name; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	vnode_mac(id, h, mac);
+}
+
 int
 vnode_parse_cidr(const char *s, struct in_addr *addr, uint8_t *prefix)
 {

@@ -248,6 +248,11 @@ const struct vnode_if *vnode_spec_if(const struct vnode_spec *spec,
     const char *name);
 /* A stable locally administered MAC for interface idx of node id. */
 void vnode_mac(const char *id, unsigned idx, uint8_t mac[6]);
+/*
+ * The MAC of interface ifc of node id: its own if set, else one derived
+ * from the id and the interface name (stable across detach/attach).
+ */
+void vnode_if_mac(const char *id, const struct vnode_if *ifc, uint8_t mac[6]);
 /* Parse "a.b.c.d/len" into addr and prefix; -1 (ERR_INVALID) if bad. */
 int vnode_parse_cidr(const char *s, struct in_addr *addr, uint8_t *prefix);
 
@@ -259,6 +264,13 @@ unsigned drv_netns_caps(struct drv *drv);
 /* Path of a cgroup file ("cpu.max", "memory.limit_in_bytes", ...). */
 int drv_netns_cgfile(struct drv *drv, const char *id, const char *file,
     char *buf, size_t size);
+
+/* drv_libvirt.c: the domain XML for conf's URI (malloc'd); no I/O */
+char *drv_libvirt_xml(const struct drv_conf *conf,
+    const struct vnode_spec *spec);
+
+/* drv_xen.c: the libxl domain configuration as JSON (malloc'd) */
+char *drv_xen_json(struct drv *drv, const struct vnode_spec *spec);
 
 /* The name every host resource of node id starts with: "vn-". */
 #define VNODE_PREFIX	"vn-"

@@ -508,14 +508,14 @@ peer_name(const char *id, const char *ifname, char *buf, size_t size)
 }
 
 /*
- * Create the veth pair of interface ifc (index idx) of node spec: the
+ * Create the veth pair of interface ifc of node spec: the
  * host end here, down unless up, with its alias and bridge; the node end
  * made directly in the namespace nsfd with its MAC and MTU (if_address()
  * brings it up).
  */
 static int
 veth_add(struct netns *ns, int nsfd, const struct vnode_spec *spec,
-    const struct vnode_if *ifc, unsigned idx, int up)
+    const struct vnode_if *ifc, int up)
 {
 	struct rtnl_link *l, *peer;
 	struct nl_addr *mac;
@@ -539,9 +539,7 @@ veth_add(struct netns *ns, int nsfd, const struct vnode_spec *spec,
 	rtnl_link_set_name(peer, ifc->name);
 	/* IFF_UP here makes the kernel fail (ENOTCONN): up it inside. */
 	rtnl_link_set_ns_fd(peer, nsfd);
-	memcpy(m, ifc->mac, sizeof(m));
-	if (memcmp(m, "\0\0\0\0\0\0", 6) == 0)
-		vnode_mac(spec->id, idx, m);
+	vnode_if_mac(spec->id, ifc, m);
 	if ((mac = nl_addr_build(AF_LLC, m, sizeof(m))) != NULL) {
 		rtnl_link_set_addr(peer, mac);
 		nl_addr_put(mac);
@@ -749,8 +747,7 @@ netns_create(struct drv *drv, const struct vnode_spec *spec)
 		goto fail;
 	}
 	for (size_t i = 0; i < n.spec.nifs; i++)
-		if (veth_add(ns, nsfd, &n.spec, &n.spec.ifs[i], (unsigned)i, 0)
-		    == -1)
+		if (veth_add(ns, nsfd, &n.spec, &n.spec.ifs[i], 0) == -1)
 			goto fail;
 	if (ns_socket(n.nspath, &in) == -1 || link_set_up(in, "lo", 1) == -1)
 		goto fail;
@@ -884,8 +881,7 @@ netns_attach(struct drv *drv, const char *id, const struct vnode_if *ifc)
 		return -1;
 	if ((nsfd = open(n.nspath, O_RDONLY | O_CLOEXEC)) == -1)
 		return err_sys("open %s", n.nspath);
-	if (veth_add(ns, nsfd, &sp, nif, (unsigned)sp.nifs - 1,
-	    n.state == VNODE_ST_RUNNING) == -1)
+	if (veth_add(ns, nsfd, &sp, nif, n.state == VNODE_ST_RUNNING) == -1)
 		goto out;
 	if (ns_socket(n.nspath, &in) == -1 || if_address(in, &sp, nif) == -1 ||
 	    routes_add(in, &sp, 1) == -1) {
