@@ -20,6 +20,9 @@
  *       host), and its links are routed at once on shortest feasible
  *       paths, taking their bandwidth before the next node is placed.
  *  3. Of the complete mappings, keep the cheapest (least bw x hops).
+ *     An attempt stops as soon as its links cost as much as the best
+ *     so far, and the search stops when a mapping puts every link on
+ *     a single hop (nothing can be cheaper).
  *
  * A dead end (no host, no path) abandons that first host only.  The
  * result honours every constraint map_node_fits() knows.
@@ -196,13 +199,14 @@ vnsm_route(struct map_ctx *ctx, const struct map_request *req, int32_t v,
 /*
  * One complete attempt from first host root.  Takes resources (the
  * caller undoes them).  On success the mapping is in vplace and the paths
- * in lpath/loff/llen; returns its cost, or -1.
+ * in lpath/loff/llen; returns its cost, or -1.  An attempt whose links
+ * already cost bound or more is abandoned (bound < 0: no bound).
  */
 static int64_t
 vnsm_attempt(struct map_ctx *ctx, const struct map_request *req,
-    int32_t root)
+    int32_t root, int64_t bound)
 {
-	int32_t used = 0;
+	int32_t used = 0, before;
 	int64_t cost = 0;
 	uint32_t us;
 
@@ -223,11 +227,15 @@ vnsm_attempt(struct map_ctx *ctx, const struct map_request *req,
 			return -1;
 		ctx->used[s] = us;
 		ctx->vplace[v] = s;
+		before = ctx->log_len;
 		if (vnsm_route(ctx, req, v, &used) == -1)
 			return -1;
+		/* Each link hop taken is one log entry of its bandwidth. */
+		for (int32_t e = before; e < ctx->log_len; e++)
+			cost += ctx->log[e].a;
+		if (bound >= 0 && cost >= bound)
+			return -1;
 	}
-	for (int32_t i = 0; i < req->nlinks; i++)
-		cost += req->links[i].bw * ctx->llen[i];
 	return cost;
 }
 
@@ -238,7 +246,7 @@ map_embed_vnsm(struct map_ctx *ctx, const struct map_request *req,
 	const struct map_substrate *sub = ctx->sub;
 	const struct map_vnode *first;
 	int32_t roots, tried = 0;
-	int64_t best = -1;
+	int64_t best = -1, floor = 0;
 
 	roots = ctx->roots > 0 ? ctx->roots :
 	    sub->nnodes >= VNSM_LARGE ? VNSM_ROOTS_LARGE : VNSM_ROOTS_SMALL;
@@ -246,14 +254,23 @@ map_embed_vnsm(struct map_ctx *ctx, const struct map_request *req,
 	vnsm_order(ctx, req);
 	map_sort_by_rank(ctx->order, sub->nnodes, ctx->rank);
 	first = &req->nodes[ctx->vorder[0]];
+	/*
+	 * On distinct hosts every link takes at least one hop: a mapping
+	 * that costs the sum of the bandwidths cannot be beaten.
+	 */
+	if (!req->colocate)
+		for (int32_t i = 0; i < req->nlinks; i++)
+			floor += req->links[i].bw;
 	for (int32_t j = 0; j < sub->nnodes && tried < roots; j++) {
 		int32_t root = ctx->order[j];
 		int64_t cost;
 
+		if (best >= 0 && best <= floor)
+			break;
 		if (!map_node_fits(sub, root, first))
 			continue;
 		tried++;
-		cost = vnsm_attempt(ctx, req, root);
+		cost = vnsm_attempt(ctx, req, root, best);
 		if (cost >= 0 && (best < 0 || cost < best)) {
 			best = cost;
 			if (map_ctx_fill_result(ctx, req, ctx->vplace, res) == -1) {
