@@ -95,6 +95,7 @@ static struct event_base *srv_base;
 static struct http_server *srv;
 static struct metrics *srv_metrics;
 static pthread_t srv_thread;
+static struct event *srv_stop;	/* activated to end the server loop */
 static int srv_port;
 static atomic_int handled;	/* handler calls */
 static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -136,6 +137,12 @@ h_refuse(struct http_request *req, void *arg)
 	http_reply_error(req);
 }
 
+static void
+srv_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	event_base_loopbreak(srv_base);
+}
+
 static void *
 srv_main(void *arg)
 {
@@ -158,6 +165,7 @@ start_server(size_t body_max, int with_crl)
 	nseen_conns = 0;
 	srv_base = event_base_new();
 	ck_assert_ptr_nonnull(srv_base);
+	srv_stop = event_new(srv_base, -1, 0, srv_stop_cb, NULL);
 	srv_metrics = metrics_new();
 	conf.metrics = srv_metrics;
 	srv = http_server_new(srv_base, &conf);
@@ -183,8 +191,10 @@ start_server(size_t body_max, int with_crl)
 static void
 stop_server(void)
 {
-	event_base_loopbreak(srv_base);
+	/* Not loopbreak: it is lost if the loop has not started yet. */
+	event_active(srv_stop, 0, 0);
 	pthread_join(srv_thread, NULL);
+	event_free(srv_stop);
 	http_server_free(srv);
 	event_base_free(srv_base);
 	metrics_free(srv_metrics);
