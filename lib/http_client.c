@@ -7,7 +7,6 @@
  * spent), so every connection carries at most one request at a time,
  * and a connection that closed is never used again.
  */
-#include <sys/queue.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,7 +29,7 @@
 #define HTTP_KEY_MAX		(HTTP_PEER_MAX + TLS_NAME_MAX + 16)
 
 struct http_conn {
-	TAILQ_ENTRY(http_conn) entry;
+	struct http_conn *prev, *next;	/* the client's list */
 	struct http_client *c;		/* owner */
 	struct evhttp_connection *evcon; /* owned */
 	char key[HTTP_KEY_MAX];		/* peer, expected name and role */
@@ -41,7 +40,7 @@ struct http_conn {
 };
 
 struct http_pending {
-	TAILQ_ENTRY(http_pending) entry;
+	struct http_pending *prev, *next; /* the client's list */
 	struct http_client *c;
 	struct http_conn *conn;		/* carrying it */
 	struct http_call call;		/* copy; strings below */
@@ -68,9 +67,26 @@ struct http_client {
 	struct tls_ctx *tls;		/* owned */
 	size_t body_max;		/* response bodies, bytes */
 	int timeout_ms;			/* default per call */
-	TAILQ_HEAD(, http_conn) conns;	/* every open connection */
-	TAILQ_HEAD(, http_pending) pending; /* calls not answered yet */
+	struct http_conn *conns;	/* every open connection */
+	struct http_pending *pending;	/* calls not answered yet */
 };
+
+/* Doubly linked lists without sys/queue.h (which cppcheck cannot read). */
+#define LIST_PUSH(head, e) do {						\
+	(e)->prev = NULL;						\
+	(e)->next = (head);						\
+	if ((head) != NULL)						\
+		(head)->prev = (e);					\
+	(head) = (e);							\
+} while (0)
+#define LIST_UNLINK(head, e) do {					\
+	if ((e)->prev != NULL)						\
+		(e)->prev->next = (e)->next;				\
+	else								\
+		(head) = (e)->next;					\
+	if ((e)->next != NULL)						\
+		(e)->next->prev = (e)->prev;				\
+} while (0)
 
 static int http_client_start(struct http_pending *p);
 
@@ -124,8 +140,6 @@ http_client_new(struct event_base *base, const struct http_client_conf *conf)
 		err_nomem();
 		return NULL;
 	}
-	TAILQ_INIT(&c->conns);
-	TAILQ_INIT(&c->pending);
 	c->body_max = conf->body_max > 0 ? conf->body_max :
 	    HTTP_CLIENT_BODY_MAX;
 	c->timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms :
@@ -149,7 +163,7 @@ http_client_new(struct event_base *base, const struct http_client_conf *conf)
 static void
 http_conn_free(struct http_conn *conn)
 {
-	TAILQ_REMOVE(&conn->c->conns, conn, entry);
+	LIST_UNLINK(conn->c->conns, conn);
 	evhttp_connection_free(conn->evcon);
 	free(conn);
 }
@@ -157,7 +171,7 @@ http_conn_free(struct http_conn *conn)
 static void
 http_pending_free(struct http_pending *p)
 {
-	TAILQ_REMOVE(&p->c->pending, p, entry);
+	LIST_UNLINK(p->c->pending, p);
 	free(p->path);
 	free(p->ctype);
 	free(p->body);
@@ -173,9 +187,9 @@ http_client_free(struct http_client *c)
 	if (c == NULL)
 		return;
 	/* Freeing a connection drops its requests without callbacks. */
-	while ((conn = TAILQ_FIRST(&c->conns)) != NULL)
+	while ((conn = c->conns) != NULL)
 		http_conn_free(conn);
-	while ((p = TAILQ_FIRST(&c->pending)) != NULL)
+	while ((p = c->pending) != NULL)
 		http_pending_free(p);
 	tls_ctx_free(c->tls);
 	if (c->own_base)
@@ -202,8 +216,8 @@ http_client_sweep(struct http_client *c)
 	struct http_conn *conn, *next;
 	uint64_t now = now_us();
 
-	for (conn = TAILQ_FIRST(&c->conns); conn != NULL; conn = next) {
-		next = TAILQ_NEXT(conn, entry);
+	for (conn = c->conns; conn != NULL; conn = next) {
+		next = conn->next;
 		if (!conn->busy && (conn->dead ||
 		    now - conn->idle_since > HTTP_CLIENT_IDLE_US))
 			http_conn_free(conn);
@@ -223,7 +237,7 @@ http_conn_get(struct http_client *c, struct http_pending *p)
 
 	snprintf(key, sizeof(key), "%s|%s|%d", p->peer, p->expect_name,
 	    p->call.expect_role);
-	TAILQ_FOREACH(conn, &c->conns, entry)
+	for (conn = c->conns; conn != NULL; conn = conn->next)
 		if (!conn->busy && !conn->dead && strcmp(conn->key, key) == 0)
 			return conn;
 	if ((conn = calloc(1, sizeof(*conn))) == NULL) {
@@ -258,7 +272,7 @@ http_conn_get(struct http_client *c, struct http_pending *p)
 	evhttp_connection_set_max_body_size(conn->evcon,
 	    (ev_ssize_t)c->body_max);
 	evhttp_connection_set_closecb(conn->evcon, http_conn_closecb, conn);
-	TAILQ_INSERT_TAIL(&c->conns, conn, entry);
+	LIST_PUSH(c->conns, conn);
 	return conn;
 }
 
@@ -450,7 +464,7 @@ http_call_async(struct http_client *c, const struct http_call *call,
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return err_nomem();
 	p->c = c;
-	TAILQ_INSERT_TAIL(&c->pending, p, entry);
+	LIST_PUSH(c->pending, p);
 	p->call = *call;
 	p->done = done;
 	p->arg = arg;
