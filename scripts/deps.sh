@@ -22,6 +22,7 @@ tshark
 openssh-server openssh-client
 dnsmasq nftables isc-dhcp-client
 busybox-static cpio
+linux-image-amd64 qemu-system-x86
 "
 
 missing=""

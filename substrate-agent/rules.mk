@@ -9,3 +9,11 @@ $(BUILD)/obj/substrate-agent/substrated.o:
 $(BUILD)/bin/substrated:
 	@echo "  SKIP    substrated (no substrate-agent/substrated.c yet)"
 endif
+
+# make images: the router guest for the VM and container drivers, from
+# Debian packages only (linux-image-amd64, busybox-static).
+IMAGES := $(BUILD)/images/router/initrd.img
+images: $(IMAGES)
+$(BUILD)/images/router/initrd.img: scripts/mkimage.sh
+	$(call msg,IMAGE,$(@D))
+	$(Q)sh scripts/mkimage.sh $(@D)
