@@ -192,8 +192,11 @@ http_client_free(struct http_client *c)
 	while ((p = c->pending) != NULL)
 		http_pending_free(p);
 	tls_ctx_free(c->tls);
-	if (c->own_base)
+	if (c->own_base) {
+		/* Let deferred frees of TLS connections finish. */
+		event_base_loop(c->base, EVLOOP_NONBLOCK);
 		event_base_free(c->base);
+	}
 	free(c);
 }
 

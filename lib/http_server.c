@@ -405,8 +405,14 @@ http_server_free(struct http_server *srv)
 {
 	if (srv == NULL)
 		return;
-	if (srv->http != NULL)
+	if (srv->http != NULL) {
 		evhttp_free(srv->http);
+		/*
+		 * Freeing an open TLS connection is finished by a deferred
+		 * callback; let it run, or the connection leaks.
+		 */
+		event_base_loop(srv->base, EVLOOP_NONBLOCK);
+	}
 	tls_ctx_free(srv->tls);
 	free(srv);
 }
