@@ -279,6 +279,24 @@ http_conn_get(struct http_client *c, struct http_pending *p)
 	return conn;
 }
 
+/*
+ * Keep at most HTTP_CLIENT_CONNS idle connections per peer: one more
+ * than that (after a burst of parallel calls) is marked for the next
+ * sweep.
+ */
+static void
+http_conn_limit_idle(struct http_conn *conn)
+{
+	const struct http_conn *o;
+	int idle = 0;
+
+	for (o = conn->c->conns; o != NULL; o = o->next)
+		if (!o->busy && !o->dead && strcmp(o->key, conn->key) == 0)
+			idle++;
+	if (idle > HTTP_CLIENT_CONNS)
+		conn->dead = 1;
+}
+
 static void
 http_client_errorcb(enum evhttp_request_error error, void *arg)
 {
@@ -360,6 +378,7 @@ http_client_donecb(struct evhttp_request *ev, void *arg)
 	memset(&resp, 0, sizeof(resp));
 	conn->busy = 0;
 	conn->idle_since = now_us();
+	http_conn_limit_idle(conn);
 	if (ev == NULL || evhttp_request_get_response_code(ev) == 0) {
 		conn->dead = 1;
 		/*
