@@ -22,7 +22,7 @@
 #include "netns.h"
 
 #define CG_DIR	"vnsm"		/* our parent group in each hierarchy */
-#define CPU_PERIOD_US	100000	/* CFS period for cpu limits */
+#define CPU_PERIOD_US	100000u	/* CFS period for cpu limits, µs */
 
 static int
 exists(const char *dir, const char *file)

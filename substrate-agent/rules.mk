@@ -17,3 +17,8 @@ images: $(IMAGES)
 $(BUILD)/images/router/initrd.img: scripts/mkimage.sh
 	$(call msg,IMAGE,$(@D))
 	$(Q)sh scripts/mkimage.sh $(@D)
+
+# The top Makefile's bench rule loses its objects (the '%' inside its
+# $$(patsubst ...) is taken as the stem), so name bench/node's object
+# here; make adds it to the pattern rule's $^.
+$(BUILD)/bench/node: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/node/*.c))
