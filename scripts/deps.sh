@@ -18,7 +18,7 @@ libbpf-dev bpftool
 check
 cppcheck
 iproute2 iputils-ping procps psmisc
-tshark
+tshark iperf3
 openssh-server openssh-client
 dnsmasq nftables isc-dhcp-client
 busybox-static cpio

@@ -1,0 +1,13 @@
+#!/bin/sh
+# Virtual links, ebpf backend: every encapsulation between two namespaced
+# hosts, two VNets with the same inner addresses.  See tunnels.inc.
+# Usage: 40-tunnels-ebpf.sh BUILD_DIR
+B=${1:-build}
+. "$(dirname "$0")/tunnels.inc"
+
+tun_setup
+check_encap ebpf ipip 0 0
+check_encap ebpf gre 100 200
+check_encap ebpf gretap 300 400
+check_encap ebpf vxlan 500 600
+finish

@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The eBPF data plane of vnsm's virtual links: two tc clsact programs,
+ * compiled with clang -target bpf and embedded in the library as a
+ * skeleton (tunnels/rules.mk).
+ *
+ *   tun_encap  on ingress of a node interface (the host end of the node's
+ *              veth, or its tap): wraps the node's packet for its link and
+ *              sends it out of the underlay device.  For the L3
+ *              encapsulations it also answers the node's ARP requests, so
+ *              the node needs no neighbour set-up.
+ *   tun_decap  on ingress of the underlay device: recognises IPIP, GRE
+ *              and VXLAN, finds the link by (outer source, key/VNI,
+ *              encapsulation), strips the outer headers and redirects the
+ *              packet into the node.  Unknown keys are dropped and counted
+ *              in slot TUN_BPF_SLOT_GLOBAL; other traffic passes.
+ *
+ * bpf_skb_adjust_room() keeps GSO/TSO working through encapsulation; it
+ * refuses non-IP packets, so an L2 frame that is not IPv4 (ARP above all)
+ * gets its headers with bpf_skb_change_head() instead.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "tun_ebpf.h"
+
+#ifndef BPF_F_ADJ_ROOM_DECAP_L3_IPV4
+#define BPF_F_ADJ_ROOM_DECAP_L3_IPV4	(1ULL << 7)
+#endif
+
+#define GRE_F_CSUM	0x8000
+#define GRE_F_ROUTING	0x4000
+#define GRE_F_KEY	0x2000
+#define GRE_F_SEQ	0x1000
+#define GRE_VERSION	0x0007
+#define ETH_P_TEB_	0x6558
+#define VXLAN_F_VNI	0x08000000
+#define IP_DF		0x4000
+#define IP_FRAG_MASK	0x3fff
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TUN_BPF_MAX_LINKS);
+	__type(key, __u32);			/* node ifindex */
+	__type(value, struct tun_bpf_link);
+} links SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TUN_BPF_MAX_LINKS);
+	__type(key, struct tun_bpf_ikey);
+	__type(value, __u32);			/* node ifindex */
+} ikeys SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TUN_BPF_MAX_LINKS);
+	__type(key, __u32);			/* slot */
+	__type(value, struct tun_bpf_stats);
+} stats SEC(".maps");
+
+struct gre_key_hdr {
+	__be16 flags;
+	__be16 proto;
+	__be32 key;
+};
+
+struct udp_vxlan_hdr {
+	__be16 sport;
+	__be16 dport;
+	__be16 len;
+	__be16 check;
+	__be32 vx_flags;
+	__be32 vx_vni;			/* VNI << 8 */
+};
+
+struct arp_ipv4 {
+	__be16 htype;
+	__be16 ptype;
+	__u8 hlen;
+	__u8 plen;
+	__be16 op;
+	__u8 sha[6];
+	__u8 spa[4];
+	__u8 tha[6];
+	__u8 tpa[4];
+};
+
+static __always_inline struct tun_bpf_stats *
+slot_stats(__u32 slot)
+{
+	return bpf_map_lookup_elem(&stats, &slot);
+}
+
+static __always_inline int
+drop(__u32 slot)
+{
+	struct tun_bpf_stats *s = slot_stats(slot);
+
+	if (s != NULL)
+		s->drops++;
+	return TC_ACT_SHOT;
+}
+
+/* Wire packets this skb stands for: GSO segments, or one. */
+static __always_inline __u64
+wire_packets(struct __sk_buff *skb)
+{
+	return skb->gso_segs > 1 ? skb->gso_segs : 1;
+}
+
+static __always_inline void
+mac_copy(__u8 *dst, const __u8 *src)
+{
+	for (int i = 0; i < 6; i++)
+		dst[i] = src[i];
+}
+
+static __always_inline int
+mac_eq(const __u8 *a, const __u8 *b)
+{
+	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) |
+	    (a[3] ^ b[3]) | (a[4] ^ b[4]) | (a[5] ^ b[5])) == 0;
+}
+
+static __always_inline int
+mac_is_zero(const __u8 *m)
+{
+	return (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]) == 0;
+}
+
+static __always_inline __u16
+ip_checksum(const struct iphdr *ip)
+{
+	const __u16 *p = (const __u16 *)ip;
+	__u32 sum = 0;
+
+	for (int i = 0; i < 10; i++)
+		sum += p[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/*
+ * Answer an ARP request from the node with the MAC of node_if, whatever
+ * address it asks for: on an L3 link everything beyond the node is
+ * reached through the tunnel.  The reply goes straight back out of the
+ * interface it came in on.
+ */
+static __always_inline int
+arp_reply(struct __sk_buff *skb, const struct tun_bpf_link *l)
+{
+	void *data, *end;
+	struct ethhdr *eth;
+	struct arp_ipv4 *arp;
+	__u8 ip[4];
+
+	if (bpf_skb_pull_data(skb, sizeof(*eth) + sizeof(*arp)) != 0)
+		return TC_ACT_SHOT;
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	eth = data;
+	arp = (void *)(eth + 1);
+	if ((void *)(arp + 1) > end)
+		return TC_ACT_SHOT;
+	if (arp->op != bpf_htons(1) || arp->ptype != bpf_htons(ETH_P_IP) ||
+	    arp->hlen != 6 || arp->plen != 4)
+		return TC_ACT_SHOT;
+	/* Probes (sender 0.0.0.0) and announcements need no answer. */
+	if ((arp->spa[0] | arp->spa[1] | arp->spa[2] | arp->spa[3]) == 0 ||
+	    ((arp->spa[0] ^ arp->tpa[0]) | (arp->spa[1] ^ arp->tpa[1]) |
+	    (arp->spa[2] ^ arp->tpa[2]) | (arp->spa[3] ^ arp->tpa[3])) == 0)
+		return TC_ACT_SHOT;
+	__builtin_memcpy(ip, arp->tpa, 4);
+	mac_copy(arp->tha, arp->sha);
+	__builtin_memcpy(arp->tpa, arp->spa, 4);
+	mac_copy(arp->sha, l->node_if_mac);
+	__builtin_memcpy(arp->spa, ip, 4);
+	arp->op = bpf_htons(2);
+	mac_copy(eth->h_dest, arp->tha);
+	mac_copy(eth->h_source, l->node_if_mac);
+	return bpf_redirect(skb->ifindex, 0);
+}
+
+/*
+ * Wrap the frame in skb for link l and send it to the underlay.  The
+ * inner frame keeps its place; outer headers go in front of it:
+ *
+ *   [eth][outer IPv4][GRE | UDP+VXLAN][inner eth, L2 only][inner L3]
+ *    0    14          34               room                14 + room
+ */
+static __always_inline int
+encap(struct __sk_buff *skb, struct tun_bpf_link *l, __be16 proto)
+{
+	__u32 slot = l->slot, encap = l->encap, l2, room, inner;
+	__u64 flags = BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_ENCAP_L3_IPV4;
+	__u64 packets = wire_packets(skb);
+	struct iphdr ip = {};
+	struct ethhdr eth;
+	__u8 tos = 0, ipproto;
+	__u32 hash = 0;
+
+	l2 = encap == TUN_BPF_GRETAP || encap == TUN_BPF_VXLAN;
+	inner = l2 ? skb->len : skb->len - ETH_HLEN;
+	/* A packet the underlay cannot carry is dropped here and counted. */
+	if (skb->gso_segs <= 1 && skb->len - ETH_HLEN > l->mtu)
+		return drop(slot);
+	if (proto == bpf_htons(ETH_P_IP))
+		bpf_skb_load_bytes(skb, ETH_HLEN + 1, &tos, 1);
+	switch (encap) {
+	case TUN_BPF_IPIP:
+		room = 20;
+		ipproto = IPPROTO_IPIP;
+		break;
+	case TUN_BPF_GRE:
+		room = 20 + 8;
+		ipproto = IPPROTO_GRE;
+		flags |= BPF_F_ADJ_ROOM_ENCAP_L4_GRE;
+		break;
+	case TUN_BPF_GRETAP:
+		room = 20 + 8 + ETH_HLEN;
+		ipproto = IPPROTO_GRE;
+		flags |= BPF_F_ADJ_ROOM_ENCAP_L4_GRE |
+		    BPF_F_ADJ_ROOM_ENCAP_L2_ETH | BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN);
+		break;
+	default:
+		room = 20 + 16 + ETH_HLEN;
+		ipproto = IPPROTO_UDP;
+		flags |= BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
+		    BPF_F_ADJ_ROOM_ENCAP_L2_ETH | BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN);
+		hash = bpf_get_hash_recalc(skb);
+		break;
+	}
+
+	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) != 0)
+		return drop(slot);
+	if (proto == bpf_htons(ETH_P_IP)) {
+		if (bpf_skb_adjust_room(skb, room, BPF_ADJ_ROOM_MAC, flags))
+			return drop(slot);
+	} else {
+		/* Non-IP frame on an L2 link: plain head room, no GSO. */
+		if (bpf_skb_change_head(skb, room, 0))
+			return drop(slot);
+		eth.h_proto = bpf_htons(ETH_P_IP);
+	}
+	/* The inner Ethernet header is the node's own; change_head left it. */
+	if (l2 && proto == bpf_htons(ETH_P_IP) &&
+	    bpf_skb_store_bytes(skb, room, &eth, sizeof(eth), 0))
+		return drop(slot);
+
+	ip.version = 4;
+	ip.ihl = 5;
+	ip.tos = tos;
+	ip.tot_len = bpf_htons(skb->len - ETH_HLEN);
+	ip.frag_off = bpf_htons(IP_DF);
+	ip.ttl = 64;
+	ip.protocol = ipproto;
+	ip.saddr = l->local;
+	ip.daddr = l->remote;
+	ip.check = ip_checksum(&ip);
+	if (bpf_skb_store_bytes(skb, ETH_HLEN, &ip, sizeof(ip), 0))
+		return drop(slot);
+	if (encap == TUN_BPF_GRE || encap == TUN_BPF_GRETAP) {
+		struct gre_key_hdr g = {
+			.flags = bpf_htons(GRE_F_KEY),
+			.proto = bpf_htons(l2 ? ETH_P_TEB_ : ETH_P_IP),
+			.key = bpf_htonl(l->key),
+		};
+
+		if (bpf_skb_store_bytes(skb, ETH_HLEN + 20, &g, sizeof(g), 0))
+			return drop(slot);
+	} else if (encap == TUN_BPF_VXLAN) {
+		struct udp_vxlan_hdr u = {
+			.sport = bpf_htons(49152 | (hash & 0x3fff)),
+			.dport = bpf_htons(4789),
+			.len = bpf_htons(skb->len - ETH_HLEN - 20),
+			.vx_flags = bpf_htonl(VXLAN_F_VNI),
+			.vx_vni = bpf_htonl(l->key << 8),
+		};
+
+		if (bpf_skb_store_bytes(skb, ETH_HLEN + 20, &u, sizeof(u), 0))
+			return drop(slot);
+	}
+
+	/*
+	 * IPv4 goes out through the kernel's neighbour code, which routes on
+	 * the outer header and fills the MACs (bpf_fib_lookup would refuse:
+	 * it wants forwarding on).  It needs skb->protocol IPv4, so a non-IP
+	 * frame uses the next hop's MAC known from the loader or from
+	 * arriving packets.
+	 */
+	if (proto != bpf_htons(ETH_P_IP) && mac_is_zero(l->peer_mac))
+		return drop(slot);
+	mac_copy(eth.h_dest, mac_is_zero(l->peer_mac) ? l->under_mac :
+	    l->peer_mac);
+	mac_copy(eth.h_source, l->under_mac);
+	eth.h_proto = bpf_htons(ETH_P_IP);
+	if (bpf_skb_store_bytes(skb, 0, &eth, sizeof(eth), 0))
+		return drop(slot);
+
+	struct tun_bpf_stats *s = slot_stats(slot);
+
+	if (s != NULL) {
+		s->tx_packets += packets;
+		s->tx_bytes += inner;
+	}
+	if (proto == bpf_htons(ETH_P_IP))
+		return bpf_redirect_neigh(l->underlay_ifindex, NULL, 0, 0);
+	return bpf_redirect(l->underlay_ifindex, 0);
+}
+
+SEC("tc")
+int
+tun_encap(struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->ifindex;
+	struct tun_bpf_link *l;
+	void *data, *end;
+	struct ethhdr *eth;
+	__be16 proto;
+
+	l = bpf_map_lookup_elem(&links, &ifindex);
+	if (l == NULL)
+		return TC_ACT_OK;
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > end)
+		return drop(l->slot);
+	/* Learn the node's MAC: decapsulated L3 packets are sent to it. */
+	if (!mac_eq(eth->h_source, l->node_mac))
+		mac_copy(l->node_mac, eth->h_source);
+	proto = eth->h_proto;
+	if (l->encap == TUN_BPF_IPIP || l->encap == TUN_BPF_GRE) {
+		if (proto == bpf_htons(ETH_P_ARP))
+			return arp_reply(skb, l);
+		if (proto != bpf_htons(ETH_P_IP))
+			return drop(l->slot);
+	}
+	return encap(skb, l, proto);
+}
+
+static __always_inline int
+unknown(void)
+{
+	return drop(TUN_BPF_SLOT_GLOBAL);
+}
+
+SEC("tc")
+int
+tun_decap(struct __sk_buff *skb)
+{
+	struct tun_bpf_ikey k = {};
+	struct tun_bpf_link *l;
+	struct ethhdr *eth, in;
+	struct iphdr *ip;
+	void *data, *end;
+	__u32 *ifp, hdr, daddr, l2, slot, bytes;
+	__u64 packets = wire_packets(skb);
+	__u8 v;
+
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	eth = data;
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return TC_ACT_OK;
+	if (ip->ihl != 5 || (ip->frag_off & bpf_htons(IP_FRAG_MASK)) != 0)
+		return TC_ACT_OK;
+	k.remote = ip->saddr;
+	daddr = ip->daddr;
+
+	switch (ip->protocol) {
+	case IPPROTO_IPIP:
+		k.encap = TUN_BPF_IPIP;
+		hdr = 20;
+		break;
+	case IPPROTO_GRE: {
+		__be16 *gf = (void *)(ip + 1);
+		__u16 fl;
+		__u32 key;
+
+		if ((void *)(gf + 2) > end)
+			return unknown();
+		fl = bpf_ntohs(gf[0]);
+		if ((fl & (GRE_F_ROUTING | GRE_VERSION)) != 0 ||
+		    (fl & GRE_F_KEY) == 0)
+			return unknown();
+		if (gf[1] == bpf_htons(ETH_P_IP))
+			k.encap = TUN_BPF_GRE;
+		else if (gf[1] == bpf_htons(ETH_P_TEB_))
+			k.encap = TUN_BPF_GRETAP;
+		else
+			return unknown();
+		hdr = 20 + 4 + ((fl & GRE_F_CSUM) ? 4 : 0);
+		if (bpf_skb_load_bytes(skb, ETH_HLEN + hdr, &key, 4) != 0)
+			return unknown();
+		k.key = bpf_ntohl(key);
+		hdr += 4 + ((fl & GRE_F_SEQ) ? 4 : 0);
+		break;
+	}
+	case IPPROTO_UDP: {
+		struct udp_vxlan_hdr *u = (void *)(ip + 1);
+
+		if ((void *)(u + 1) > end)
+			return TC_ACT_OK;
+		if (u->dport != bpf_htons(4789))
+			return TC_ACT_OK;
+		if ((u->vx_flags & bpf_htonl(VXLAN_F_VNI)) == 0)
+			return unknown();
+		k.encap = TUN_BPF_VXLAN;
+		k.key = bpf_ntohl(u->vx_vni) >> 8;
+		hdr = 20 + 16;
+		break;
+	}
+	default:
+		return TC_ACT_OK;
+	}
+
+	ifp = bpf_map_lookup_elem(&ikeys, &k);
+	if (ifp == NULL)
+		return unknown();
+	l = bpf_map_lookup_elem(&links, ifp);
+	if (l == NULL || l->local != daddr)
+		return unknown();
+	slot = l->slot;
+	/* The next hop back to the peer, for frames that cannot be routed. */
+	if (!mac_eq(eth->h_source, l->peer_mac))
+		mac_copy(l->peer_mac, eth->h_source);
+	l2 = k.encap == TUN_BPF_GRETAP || k.encap == TUN_BPF_VXLAN;
+
+	if (!l2) {
+		if (bpf_skb_load_bytes(skb, ETH_HLEN + hdr, &v, 1) != 0 ||
+		    (v >> 4) != 4)
+			return drop(slot);
+		if (bpf_skb_adjust_room(skb, -(__s32)hdr, BPF_ADJ_ROOM_MAC,
+		    BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_DECAP_L3_IPV4))
+			return drop(slot);
+		if (mac_is_zero(l->node_mac))
+			__builtin_memset(in.h_dest, 0xff, 6);
+		else
+			mac_copy(in.h_dest, l->node_mac);
+		mac_copy(in.h_source, l->node_if_mac);
+		in.h_proto = bpf_htons(ETH_P_IP);
+	} else {
+		if (bpf_skb_load_bytes(skb, ETH_HLEN + hdr, &in, sizeof(in)))
+			return drop(slot);
+		if (bpf_skb_adjust_room(skb, -(__s32)(hdr + ETH_HLEN),
+		    BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO))
+			return drop(slot);
+	}
+	if (bpf_skb_store_bytes(skb, 0, &in, sizeof(in), 0))
+		return drop(slot);
+	bytes = l2 ? skb->len : skb->len - ETH_HLEN;
+
+	struct tun_bpf_stats *s = slot_stats(slot);
+
+	if (s != NULL) {
+		s->rx_packets += packets;
+		s->rx_bytes += bytes;
+	}
+	/*
+	 * Straight into the node's namespace when node_if is a veth; the
+	 * peer path keeps skb->protocol, so only IPv4 frames take it.
+	 */
+	if ((l->flags & TUN_BPF_F_PEER) && in.h_proto == bpf_htons(ETH_P_IP))
+		return bpf_redirect_peer(l->node_ifindex, 0);
+	return bpf_redirect(l->node_ifindex, 0);
+}
+
+char LICENSE[] SEC("license") = "GPL";

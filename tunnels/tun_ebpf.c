@@ -1,0 +1,399 @@
+/*
+ * The ebpf backend: loads tun_ebpf.bpf.c (embedded as a skeleton, so
+ * nothing depends on install paths), fills its maps and attaches its two
+ * programs with tc clsact, direct action:
+ *
+ *   tun_encap on ingress of every node interface served,
+ *   tun_decap on ingress of every underlay device in use (shared by the
+ *             links over it, reference counted here).
+ *
+ * The maps are not pinned: they live as long as this context.  tc keeps a
+ * program attached after its loader exits, so tun_close() (or
+ * tun_link_del) detaches everything it attached.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "error.h"
+#include "log.h"
+#include "tun_backend.h"
+#include "tun_ebpf.h"
+#include "tun_ebpf.skel.h"
+
+_Static_assert(TUN_BPF_IPIP == TUN_ENCAP_IPIP &&
+    TUN_BPF_GRE == TUN_ENCAP_GRE && TUN_BPF_GRETAP == TUN_ENCAP_GRETAP &&
+    TUN_BPF_VXLAN == TUN_ENCAP_VXLAN, "BPF encap numbers drift");
+
+#define TUN_TC_HANDLE	0x7674		/* "vt": our filters, by handle */
+#define TUN_TC_PRIO	0x7674
+
+/* An underlay device with tun_decap attached. */
+struct tun_ebpf_under {
+	int ifindex;
+	int refs;			/* links over it, >= 1 */
+	int made_hook;			/* 1: we made its clsact qdisc */
+	struct tun_ebpf_under *next;
+};
+
+struct tun_ebpf {
+	struct tun_ebpf_bpf *skel;
+	int ncpu;			/* possible CPUs: per-CPU value count */
+	uint8_t used[TUN_BPF_MAX_LINKS]; /* stats slots in use; 0 is global */
+	struct tun_ebpf_under *unders;
+};
+
+struct tun_ebpf_link {
+	uint32_t slot;
+	int made_hook;			/* 1: we made node_if's clsact qdisc */
+	struct tun_bpf_ikey ik;
+	struct tun_ebpf_under *under;
+};
+
+/* libbpf prints through this; keep it quiet unless debugging. */
+static int
+tun_ebpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && log_getverbose() < 2)
+		return 0;
+	if (level != LIBBPF_WARN && log_getverbose() < 1)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static struct tun_ebpf_bpf *
+tun_ebpf_load(void)
+{
+	struct tun_ebpf_bpf *skel;
+
+	libbpf_set_print(tun_ebpf_print);
+	if ((skel = tun_ebpf_bpf__open_and_load()) == NULL)
+		err_sys("loading the eBPF tunnel programs");
+	return skel;
+}
+
+static int
+tun_ebpf_probe(void)
+{
+	struct tun_ebpf_bpf *skel;
+
+	if ((skel = tun_ebpf_load()) == NULL)
+		return -1;
+	tun_ebpf_bpf__destroy(skel);
+	return 0;
+}
+
+static int
+tun_ebpf_open(struct tun_ctx *ctx)
+{
+	struct tun_ebpf *e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return err_nomem();
+	if ((e->ncpu = libbpf_num_possible_cpus()) <= 0) {
+		free(e);
+		return err_set(ERR_SYSTEM, "cannot count the possible CPUs");
+	}
+	if ((e->skel = tun_ebpf_load()) == NULL) {
+		free(e);
+		return -1;
+	}
+	e->used[TUN_BPF_SLOT_GLOBAL] = 1;
+	ctx->priv = e;
+	return 0;
+}
+
+static void
+tun_ebpf_close(struct tun_ctx *ctx)
+{
+	struct tun_ebpf *e = ctx->priv;
+
+	tun_ebpf_bpf__destroy(e->skel);
+	free(e);
+}
+
+/*
+ * Attach prog at ingress of ifindex, making the clsact qdisc if there is
+ * none (*made tells).  A filter of ours left by an earlier run is
+ * replaced.
+ */
+static int
+tun_ebpf_attach(int ifindex, const struct bpf_program *prog, int *made)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+	    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TUN_TC_HANDLE,
+	    .priority = TUN_TC_PRIO, .prog_fd = bpf_program__fd(prog),
+	    .flags = BPF_TC_F_REPLACE);
+	int rc;
+
+	*made = 0;
+	rc = bpf_tc_hook_create(&hook);
+	if (rc == 0)
+		*made = 1;
+	else if (rc != -EEXIST) {
+		errno = -rc;
+		return err_sys("making the clsact qdisc on ifindex %d",
+		    ifindex);
+	}
+	if ((rc = bpf_tc_attach(&hook, &opts)) < 0) {
+		errno = -rc;
+		err_sys("attaching %s on ifindex %d", bpf_program__name(prog),
+		    ifindex);
+		if (*made) {
+			hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+			bpf_tc_hook_destroy(&hook);
+		}
+		return -1;
+	}
+	return 0;
+}
+
+/* Undo tun_ebpf_attach; quiet if the device is already gone. */
+static void
+tun_ebpf_detach(int ifindex, int made)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+	    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TUN_TC_HANDLE,
+	    .priority = TUN_TC_PRIO);
+
+	bpf_tc_detach(&hook, &opts);
+	if (made) {
+		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		bpf_tc_hook_destroy(&hook);
+	}
+}
+
+static struct tun_ebpf_under *
+tun_ebpf_under_get(struct tun_ebpf *e, int ifindex)
+{
+	struct tun_ebpf_under *u;
+
+	for (u = e->unders; u != NULL; u = u->next)
+		if (u->ifindex == ifindex) {
+			u->refs++;
+			return u;
+		}
+	if ((u = calloc(1, sizeof(*u))) == NULL) {
+		err_nomem();
+		return NULL;
+	}
+	u->ifindex = ifindex;
+	u->refs = 1;
+	if (tun_ebpf_attach(ifindex, e->skel->progs.tun_decap,
+	    &u->made_hook) == -1) {
+		free(u);
+		return NULL;
+	}
+	u->next = e->unders;
+	e->unders = u;
+	return u;
+}
+
+static void
+tun_ebpf_under_put(struct tun_ebpf *e, struct tun_ebpf_under *u)
+{
+	struct tun_ebpf_under **pp;
+
+	if (--u->refs > 0)
+		return;
+	tun_ebpf_detach(u->ifindex, u->made_hook);
+	for (pp = &e->unders; *pp != u; pp = &(*pp)->next)
+		;
+	*pp = u->next;
+	free(u);
+}
+
+/* Set every CPU's counters of slot to zero. */
+static int
+tun_ebpf_stats_zero(struct tun_ebpf *e, uint32_t slot)
+{
+	struct tun_bpf_stats *z;
+	int rc;
+
+	if ((z = calloc((size_t)e->ncpu, sizeof(*z))) == NULL)
+		return err_nomem();
+	rc = bpf_map__update_elem(e->skel->maps.stats, &slot, sizeof(slot), z,
+	    sizeof(*z) * (size_t)e->ncpu, BPF_ANY);
+	free(z);
+	if (rc < 0) {
+		errno = -rc;
+		return err_sys("zeroing tunnel counters");
+	}
+	return 0;
+}
+
+/*
+ * Put the link in the maps, then attach: decap on the underlay first, so
+ * the link can receive before it sends.  On failure nothing is left.
+ */
+static int
+tun_ebpf_link_add(struct tun_ctx *ctx, struct tun_link *link)
+{
+	struct tun_ebpf *e = ctx->priv;
+	const struct tun_link_cfg *c = &link->cfg;
+	struct tun_ebpf_link *el;
+	struct tun_bpf_link v;
+	char under[IF_NAMESIZE];
+	uint32_t ifi;
+	int veth, rc;
+
+	if (c->attach != TUN_ATTACH_DIRECT)
+		return err_set(ERR_UNSUPPORTED,
+		    "link '%s': the ebpf backend attaches nodes directly only",
+		    c->name);
+	if ((veth = tun_if_is_veth(c->node_if)) == -1)
+		return -1;
+	if ((el = calloc(1, sizeof(*el))) == NULL)
+		return err_nomem();
+	for (el->slot = 1; el->slot < TUN_BPF_MAX_LINKS && e->used[el->slot];
+	    el->slot++)
+		;
+	if (el->slot == TUN_BPF_MAX_LINKS) {
+		free(el);
+		return err_set(ERR_NO_RESOURCES,
+		    "link '%s': all %d eBPF link slots are in use", c->name,
+		    TUN_BPF_MAX_LINKS - 1);
+	}
+	memset(&v, 0, sizeof(v));
+	v.slot = el->slot;
+	v.encap = c->encap;
+	v.local = c->local.s_addr;
+	v.remote = c->remote.s_addr;
+	v.key = c->key;
+	v.mtu = c->mtu;
+	v.underlay_ifindex = (uint32_t)link->underlay_ifindex;
+	v.node_ifindex = (uint32_t)link->node_ifindex;
+	v.flags = veth ? TUN_BPF_F_PEER : 0;
+	if (if_indextoname((unsigned int)link->underlay_ifindex, under) == NULL) {
+		err_sys("link '%s': underlay ifindex %d", c->name,
+		    link->underlay_ifindex);
+		goto fail;
+	}
+	if (tun_if_mac(c->node_if, v.node_if_mac) == -1 ||
+	    tun_if_mac(under, v.under_mac) == -1)
+		goto fail;
+	/* Only frames that are not IPv4 need it; it is learnt otherwise. */
+	if (tun_encap_is_l2(c->encap) &&
+	    tun_neigh_mac(under, c->remote, v.peer_mac, 300) == -1)
+		log_debug("link '%s': peer MAC not known yet", c->name);
+	el->ik.remote = c->remote.s_addr;
+	el->ik.key = c->key;
+	el->ik.encap = c->encap;
+	ifi = v.node_ifindex;
+
+	if (tun_ebpf_stats_zero(e, el->slot) == -1)
+		goto fail;
+	rc = bpf_map__update_elem(e->skel->maps.links, &ifi, sizeof(ifi), &v,
+	    sizeof(v), BPF_NOEXIST);
+	if (rc < 0) {
+		errno = -rc;
+		err_sys("link '%s': adding it to the eBPF link map", c->name);
+		goto fail;
+	}
+	rc = bpf_map__update_elem(e->skel->maps.ikeys, &el->ik,
+	    sizeof(el->ik), &ifi, sizeof(ifi), BPF_NOEXIST);
+	if (rc < 0) {
+		errno = -rc;
+		err_sys("link '%s': adding its key to the eBPF key map",
+		    c->name);
+		goto fail_links;
+	}
+	if ((el->under = tun_ebpf_under_get(e, link->underlay_ifindex)) == NULL)
+		goto fail_ikeys;
+	if (tun_ebpf_attach(link->node_ifindex, e->skel->progs.tun_encap,
+	    &el->made_hook) == -1)
+		goto fail_under;
+	e->used[el->slot] = 1;
+	link->priv = el;
+	return 0;
+
+fail_under:
+	tun_ebpf_under_put(e, el->under);
+fail_ikeys:
+	bpf_map__delete_elem(e->skel->maps.ikeys, &el->ik, sizeof(el->ik), 0);
+fail_links:
+	bpf_map__delete_elem(e->skel->maps.links, &ifi, sizeof(ifi), 0);
+fail:
+	free(el);
+	return -1;
+}
+
+static int
+tun_ebpf_link_del(struct tun_ctx *ctx, struct tun_link *link)
+{
+	struct tun_ebpf *e = ctx->priv;
+	struct tun_ebpf_link *el = link->priv;
+	uint32_t ifi = (uint32_t)link->node_ifindex;
+
+	tun_ebpf_detach(link->node_ifindex, el->made_hook);
+	bpf_map__delete_elem(e->skel->maps.ikeys, &el->ik, sizeof(el->ik), 0);
+	bpf_map__delete_elem(e->skel->maps.links, &ifi, sizeof(ifi), 0);
+	tun_ebpf_under_put(e, el->under);
+	e->used[el->slot] = 0;
+	free(el);
+	link->priv = NULL;
+	return 0;
+}
+
+/* Sum slot's per-CPU counters into st. */
+static int
+tun_ebpf_slot_stats(struct tun_ebpf *e, uint32_t slot, struct tun_stats *st)
+{
+	struct tun_bpf_stats *v;
+	int rc;
+
+	if ((v = calloc((size_t)e->ncpu, sizeof(*v))) == NULL)
+		return err_nomem();
+	rc = bpf_map__lookup_elem(e->skel->maps.stats, &slot, sizeof(slot), v,
+	    sizeof(*v) * (size_t)e->ncpu, 0);
+	if (rc < 0) {
+		free(v);
+		errno = -rc;
+		return err_sys("reading tunnel counters");
+	}
+	for (int i = 0; i < e->ncpu; i++) {
+		st->tx_packets += v[i].tx_packets;
+		st->tx_bytes += v[i].tx_bytes;
+		st->rx_packets += v[i].rx_packets;
+		st->rx_bytes += v[i].rx_bytes;
+		st->drops += v[i].drops;
+	}
+	free(v);
+	return 0;
+}
+
+static int
+tun_ebpf_link_stats(struct tun_ctx *ctx, struct tun_link *link,
+    struct tun_stats *st)
+{
+	struct tun_ebpf_link *el = link->priv;
+
+	return tun_ebpf_slot_stats(ctx->priv, el->slot, st);
+}
+
+static uint64_t
+tun_ebpf_unknown_drops(struct tun_ctx *ctx)
+{
+	struct tun_stats st;
+
+	memset(&st, 0, sizeof(st));
+	if (tun_ebpf_slot_stats(ctx->priv, TUN_BPF_SLOT_GLOBAL, &st) == -1)
+		return 0;
+	return st.drops;
+}
+
+const struct tun_ops tun_ebpf_ops = {
+	.name = "ebpf",
+	.probe = tun_ebpf_probe,
+	.open = tun_ebpf_open,
+	.close = tun_ebpf_close,
+	.link_add = tun_ebpf_link_add,
+	.link_del = tun_ebpf_link_del,
+	.link_stats = tun_ebpf_link_stats,
+	.unknown_drops = tun_ebpf_unknown_drops,
+};

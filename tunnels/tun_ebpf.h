@@ -1,0 +1,57 @@
+/*
+ * What the eBPF data plane (tun_ebpf.bpf.c) and its loader (tun_ebpf.c)
+ * share: the layout of the BPF maps.  Addresses are in network order,
+ * keys in host order.
+ */
+#ifndef VNSM_TUN_EBPF_H
+#define VNSM_TUN_EBPF_H
+
+#include <linux/types.h>
+
+#define TUN_BPF_MAX_LINKS	4096	/* link ends per context */
+#define TUN_BPF_SLOT_GLOBAL	0	/* stats slot of unknown-key drops */
+
+/* enum tun_encap, repeated for the BPF side (checked in tun_ebpf.c). */
+#define TUN_BPF_IPIP		0
+#define TUN_BPF_GRE		1
+#define TUN_BPF_GRETAP		2
+#define TUN_BPF_VXLAN		3
+
+#define TUN_BPF_F_PEER		0x1	/* node_if is a veth: redirect_peer */
+
+/* One link end, keyed by the ifindex of the node interface it serves. */
+struct tun_bpf_link {
+	__u32 slot;		/* stats slot, 1..TUN_BPF_MAX_LINKS-1 */
+	__u32 encap;		/* enum tun_encap */
+	__u32 local;		/* outer source, network order */
+	__u32 remote;		/* outer destination, network order */
+	__u32 key;		/* GRE key or VNI, host order; 0 for ipip */
+	__u32 mtu;		/* inner MTU, bytes */
+	__u32 underlay_ifindex;	/* device holding local */
+	__u32 node_ifindex;	/* the node interface (the map key) */
+	__u32 flags;		/* TUN_BPF_F_* */
+	__u8 node_if_mac[6];	/* MAC of node_if: source towards the node */
+	__u8 node_mac[6];	/* node's MAC, learnt; all zero until seen */
+	__u8 under_mac[6];	/* MAC of the underlay device */
+	__u8 peer_mac[6];	/* underlay next hop: primed by the loader,
+				   learnt from arriving packets; zero if
+				   unknown (only non-IP frames need it) */
+};
+
+/* What identifies a link on arrival. */
+struct tun_bpf_ikey {
+	__u32 remote;		/* outer source, network order */
+	__u32 key;		/* GRE key or VNI, host order; 0 for ipip */
+	__u32 encap;		/* enum tun_encap */
+};
+
+/* Per-CPU counters of one slot. */
+struct tun_bpf_stats {
+	__u64 tx_packets;
+	__u64 tx_bytes;
+	__u64 rx_packets;
+	__u64 rx_bytes;
+	__u64 drops;
+};
+
+#endif
