@@ -43,6 +43,10 @@ struct map_ctx {
 	double *rank2;			/* second vector (power iteration) */
 	double *rank3;			/* third: per node link bandwidth sum */
 	int64_t *score;			/* vnsm: weighted distance per host */
+	int64_t *sbw;			/* vnsm: bandwidth of the searches that saw it */
+	uint32_t *cmark;		/* vnsm: == cstamp: host is a candidate */
+	uint32_t cstamp;		/* vnsm: bumped per choice */
+	int32_t *cand;			/* vnsm: candidate hosts, [n] */
 	int32_t *order;			/* substrate nodes sorted by rank */
 
 	/* Tentative reservations, undone by map_undo(). */
@@ -73,6 +77,12 @@ uint32_t map_ctx_next_stamp(struct map_ctx *);
  * nodes seen (stamped by ctx->seen); returns the hops to dst, or MAP_INF.
  */
 int32_t map_bfs(struct map_ctx *, int32_t src, int32_t dst, int64_t bw);
+/*
+ * Breadth-first search from src over links with residual >= bw, no
+ * deeper than depth hops.  The nodes seen are ctx->queue[0 .. return).
+ */
+int32_t map_bfs_ball(struct map_ctx *, int32_t src, int64_t bw,
+    int32_t depth);
 /* Distance to node v after map_bfs(), MAP_INF if not reached. */
 int32_t map_bfs_dist(const struct map_ctx *, int32_t v);
 /*

@@ -44,7 +44,11 @@ map_ctx_new(struct map_substrate *sub)
 	ctx->rank3 = calloc(n, sizeof(*ctx->rank3));
 	ctx->score = calloc(n, sizeof(*ctx->score));
 	ctx->order = calloc(n, sizeof(*ctx->order));
-	if (ctx->dist == NULL || ctx->prev == NULL || ctx->queue == NULL ||
+	ctx->sbw = calloc(n, sizeof(*ctx->sbw));
+	ctx->cmark = calloc(n, sizeof(*ctx->cmark));
+	ctx->cand = calloc(n, sizeof(*ctx->cand));
+	if (ctx->sbw == NULL || ctx->cmark == NULL || ctx->cand == NULL ||
+	    ctx->dist == NULL || ctx->prev == NULL || ctx->queue == NULL ||
 	    ctx->seen == NULL || ctx->used == NULL || ctx->rank == NULL ||
 	    ctx->rank2 == NULL || ctx->rank3 == NULL || ctx->score == NULL ||
 	    ctx->order == NULL) {
@@ -70,6 +74,9 @@ map_ctx_free(struct map_ctx *ctx)
 	free(ctx->rank3);
 	free(ctx->score);
 	free(ctx->order);
+	free(ctx->sbw);
+	free(ctx->cmark);
+	free(ctx->cand);
 	free(ctx->log);
 	free(ctx->vorder);
 	free(ctx->vrank);
@@ -172,6 +179,37 @@ map_bfs(struct map_ctx *ctx, int32_t src, int32_t dst, int64_t bw)
 		}
 	}
 	return dst == MAP_NONE ? 0 : MAP_INF;
+}
+
+int32_t
+map_bfs_ball(struct map_ctx *ctx, int32_t src, int64_t bw, int32_t depth)
+{
+	const struct map_substrate *sub = ctx->sub;
+	uint32_t st = map_ctx_next_stamp(ctx);
+	int32_t head = 0, tail = 0;
+
+	ctx->seen[src] = st;
+	ctx->dist[src] = 0;
+	ctx->prev[src] = MAP_NONE;
+	ctx->queue[tail++] = src;
+	while (head < tail) {
+		int32_t u = ctx->queue[head++];
+		int32_t du = ctx->dist[u] + 1;
+
+		if (du > depth)
+			break;
+		for (int32_t e = sub->adj_off[u]; e < sub->adj_off[u + 1]; e++) {
+			int32_t l = sub->adj_link[e], v = sub->adj_node[e];
+
+			if (ctx->seen[v] == st || sub->bw_res[l] < bw)
+				continue;
+			ctx->seen[v] = st;
+			ctx->dist[v] = du;
+			ctx->prev[v] = l;
+			ctx->queue[tail++] = v;
+		}
+	}
+	return tail;
 }
 
 int32_t

@@ -35,6 +35,7 @@
 #define VNSM_ROOTS_LARGE	4	/* ... at thousands of nodes */
 #define VNSM_LARGE		2000	/* substrate nodes counted as large */
 #define VNSM_SCORE_INF		INT64_MAX
+#define VNSM_BALL		2	/* depth of the local search, hops */
 
 /* Residual CPU x residual bandwidth around each host, into ctx->rank. */
 static void
@@ -106,6 +107,95 @@ vnsm_order(struct map_ctx *ctx, const struct map_request *req)
 }
 
 /*
+ * 1 if host s is better than host best (MAP_NONE: any is): lower score,
+ * then richer, then lower index, so the order of looking is irrelevant.
+ */
+static int
+vnsm_better(const struct map_ctx *ctx, int32_t s, int32_t best)
+{
+	const int64_t *score = ctx->score;
+
+	if (best == MAP_NONE || score[s] < score[best])
+		return 1;
+	if (score[s] > score[best])
+		return 0;
+	if (ctx->rank[s] != ctx->rank[best])
+		return ctx->rank[s] > ctx->rank[best];
+	return s < best;
+}
+
+/*
+ * The local search of vnsm_choose(): searches from each placed neighbour
+ * only VNSM_BALL hops deep.  A host every search saw has its exact
+ * score; a host some search missed is at least VNSM_BALL + 1 hops from
+ * that neighbour, and so is every host no search saw.  If the best exact
+ * host beats every such lower bound it is the host the full search would
+ * choose, and is returned; else MAP_NONE (the caller searches fully).
+ * On a large substrate this looks at a few hundred hosts, not all.
+ */
+static int32_t
+vnsm_choose_local(struct map_ctx *ctx, const struct map_request *req,
+    int32_t v, uint32_t us)
+{
+	const struct map_substrate *sub = ctx->sub;
+	int64_t total = 0, bound;
+	int32_t ncand = 0, best = MAP_NONE;
+	uint32_t cs;
+
+	if (++ctx->cstamp == 0) {
+		memset(ctx->cmark, 0, (size_t)ctx->n * sizeof(*ctx->cmark));
+		ctx->cstamp = 1;
+	}
+	cs = ctx->cstamp;
+	for (int32_t i = 0; i < req->nlinks; i++) {
+		const struct map_vlink *l = &req->links[i];
+		int32_t u, seen;
+
+		if (l->a == v)
+			u = l->b;
+		else if (l->b == v)
+			u = l->a;
+		else
+			continue;
+		if (ctx->vplace[u] == MAP_NONE)
+			continue;
+		total += l->bw;
+		seen = map_bfs_ball(ctx, ctx->vplace[u], l->bw, VNSM_BALL);
+		for (int32_t k = 0; k < seen; k++) {
+			int32_t s = ctx->queue[k];
+
+			if (ctx->cmark[s] != cs) {
+				ctx->cmark[s] = cs;
+				ctx->score[s] = 0;
+				ctx->sbw[s] = 0;
+				ctx->cand[ncand++] = s;
+			}
+			ctx->score[s] += l->bw * ctx->dist[s];
+			ctx->sbw[s] += l->bw;
+		}
+	}
+	if (total == 0)
+		return MAP_NONE;
+	bound = total * (VNSM_BALL + 1);
+	for (int32_t k = 0; k < ncand; k++) {
+		int32_t s = ctx->cand[k];
+
+		if (!req->colocate && ctx->used[s] == us)
+			continue;
+		if (ctx->sbw[s] == total) {
+			if (vnsm_better(ctx, s, best) &&
+			    map_node_fits(sub, s, &req->nodes[v]))
+				best = s;
+		} else if (ctx->score[s] + (total - ctx->sbw[s]) *
+		    (VNSM_BALL + 1) < bound &&
+		    map_node_fits(sub, s, &req->nodes[v]))
+			bound = ctx->score[s] + (total - ctx->sbw[s]) *
+			    (VNSM_BALL + 1);
+	}
+	return best != MAP_NONE && ctx->score[best] < bound ? best : MAP_NONE;
+}
+
+/*
  * Choose the host of virtual node v: the least sum over its placed
  * neighbours of bw x hops.  Fills ctx->score.  Returns the host or
  * MAP_NONE.
@@ -119,6 +209,9 @@ vnsm_choose(struct map_ctx *ctx, const struct map_request *req, int32_t v,
 	int32_t n = sub->nnodes, best = MAP_NONE;
 	const struct map_vnode *vn = &req->nodes[v];
 
+	if (vn->pin == MAP_NONE &&
+	    (best = vnsm_choose_local(ctx, req, v, us)) != MAP_NONE)
+		return best;
 	for (int32_t s = 0; s < n; s++)
 		score[s] = 0;
 	for (int32_t i = 0; i < req->nlinks; i++) {
@@ -156,10 +249,7 @@ vnsm_choose(struct map_ctx *ctx, const struct map_request *req, int32_t v,
 			continue;
 		if (!req->colocate && ctx->used[s] == us)
 			continue;
-		if (best != MAP_NONE && (score[s] > score[best] ||
-		    (score[s] == score[best] && ctx->rank[s] <= ctx->rank[best])))
-			continue;
-		if (map_node_fits(sub, s, vn))
+		if (vnsm_better(ctx, s, best) && map_node_fits(sub, s, vn))
 			best = s;
 	}
 	return best;
@@ -239,21 +329,49 @@ vnsm_attempt(struct map_ctx *ctx, const struct map_request *req,
 	return cost;
 }
 
+/*
+ * The first hosts to try: the k best-ranked hosts that fit virtual node
+ * v, best first, into ctx->order[0 .. return).  One pass with a small
+ * sorted array, instead of sorting every host.
+ */
+static int32_t
+vnsm_roots(struct map_ctx *ctx, const struct map_vnode *v, int32_t k)
+{
+	const struct map_substrate *sub = ctx->sub;
+	int32_t *top = ctx->order, n = 0;
+
+	for (int32_t s = 0; s < sub->nnodes; s++) {
+		int32_t j;
+
+		if (n == k && ctx->rank[s] <= ctx->rank[top[n - 1]])
+			continue;
+		if (!map_node_fits(sub, s, v))
+			continue;
+		j = n < k ? n++ : n - 1;
+		while (j > 0 && ctx->rank[top[j - 1]] < ctx->rank[s]) {
+			top[j] = top[j - 1];
+			j--;
+		}
+		top[j] = s;
+	}
+	return n;
+}
+
 int
 map_embed_vnsm(struct map_ctx *ctx, const struct map_request *req,
     struct map_result *res)
 {
 	const struct map_substrate *sub = ctx->sub;
 	const struct map_vnode *first;
-	int32_t roots, tried = 0;
+	int32_t roots;
 	int64_t best = -1, floor = 0;
 
 	roots = ctx->roots > 0 ? ctx->roots :
 	    sub->nnodes >= VNSM_LARGE ? VNSM_ROOTS_LARGE : VNSM_ROOTS_SMALL;
 	vnsm_rank_hosts(ctx);
 	vnsm_order(ctx, req);
-	map_sort_by_rank(ctx->order, sub->nnodes, ctx->rank);
 	first = &req->nodes[ctx->vorder[0]];
+	roots = vnsm_roots(ctx, first, roots);
 	/*
 	 * On distinct hosts every link takes at least one hop: a mapping
 	 * that costs the sum of the bandwidths cannot be beaten.
@@ -261,15 +379,12 @@ map_embed_vnsm(struct map_ctx *ctx, const struct map_request *req,
 	if (!req->colocate)
 		for (int32_t i = 0; i < req->nlinks; i++)
 			floor += req->links[i].bw;
-	for (int32_t j = 0; j < sub->nnodes && tried < roots; j++) {
+	for (int32_t j = 0; j < roots; j++) {
 		int32_t root = ctx->order[j];
 		int64_t cost;
 
 		if (best >= 0 && best <= floor)
 			break;
-		if (!map_node_fits(sub, root, first))
-			continue;
-		tried++;
 		cost = vnsm_attempt(ctx, req, root, best);
 		if (cost >= 0 && (best < 0 || cost < best)) {
 			best = cost;
