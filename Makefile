@@ -16,6 +16,8 @@
 #   tests/fuzz/fuzz_*.c        -> $(BUILD)/fuzz/fuzz_*   (make fuzz, clang)
 # A folder may add rules of its own in rules.mk.
 
+.DEFAULT_GOAL := all
+
 BUILD    ?= build
 V        ?= 0
 WERROR   ?= 0
@@ -129,10 +131,46 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ARCHIVES)
 
 .SECONDARY:
 .SECONDEXPANSION:
-$(BUILD)/bench/%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard bench/%/*.c)) $(ARCHIVES)
+# (No '%' may appear in the prerequisites below but the stem: make would
+# substitute it before the second expansion.)
+$(BUILD)/bench/%: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard bench/$$*/*.c))) $(ARCHIVES)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(ARCHIVES) $(LIBS)
+
+# Fuzzers: clang with libFuzzer, ASan and UBSan, over the library sources
+# compiled again into their own tree.
+FUZZ_CC     ?= clang
+FUZZ_FLAGS  := -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Ilib -I$(BUILD)/gen \
+	$(PKG_CFLAGS)
+FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/fuzz/obj/%.o) $(BUILD)/fuzz/obj/gen/schemas.o
+FUZZ_LIB    := $(BUILD)/fuzz/libvnsm.a
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	$(call msg,FUZZCC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -c -o $@ $<
+$(BUILD)/fuzz/obj/gen/%.o: $(BUILD)/gen/%.c
+	$(call msg,FUZZCC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -c -o $@ $<
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_doc.h $(FUZZ_LIB)
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LIBS)
+
+.PHONY: fuzz-build
+fuzz-build: $(FUZZ_BINS)
+
+# make fuzz FUZZ_SECONDS=60: every fuzzer, seeded from the fixtures.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@sh tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
 
 -include $(sort $(wildcard */rules.mk))
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

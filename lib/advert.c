@@ -141,7 +141,7 @@ peering_cb(const xmlNode *n, void *entry, void *arg)
 }
 
 struct advert *
-advert_from_xml(const xmlNode *root)
+advert_build(const xmlNode *root)
 {
 	static int location = 1;
 	struct advert *a;
@@ -169,8 +169,6 @@ advert_from_xml(const xmlNode *root)
 	if (xml_children(root, "peering", sizeof(*a->peerings), &a->peerings,
 	    &a->npeerings, peering_cb, NULL) == -1)
 		rc = -1;
-	if (rc == 0)
-		rc = advert_validate(a);
 	if (rc == -1) {
 		advert_free(a);
 		return NULL;
@@ -181,18 +179,7 @@ advert_from_xml(const xmlNode *root)
 struct advert *
 advert_parse(const char *data, size_t len, const char *name)
 {
-	xmlNodePtr root;
-	xmlDocPtr doc;
-	struct advert *a;
-	size_t before = err_count();
-
-	if ((doc = doc_load(data, len, name, DOC_ADVERT, &root)) == NULL)
-		return NULL;
-	a = advert_from_xml(root);
-	xmlFreeDoc(doc);
-	if (name != NULL && err_count() > before)
-		err_file(name);
-	return a;
+	return doc_parse(data, len, name, DOC_ADVERT);
 }
 
 static ssize_t

@@ -66,7 +66,7 @@ struct advert {
 };
 
 struct advert *advert_parse(const char *data, size_t len, const char *name);
-struct advert *advert_from_xml(const xmlNode *root);
+struct advert *advert_build(const xmlNode *root);
 int advert_validate(const struct advert *a);
 char *advert_format(const struct advert *a);
 void advert_free(struct advert *a);

@@ -94,7 +94,6 @@ buf_xml_escape(struct buf *b, const char *s)
 		case '<': rep = "&lt;"; break;
 		case '>': rep = "&gt;"; break;
 		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&apos;"; break;
 		default: continue;
 		}
 		buf_append(b, run, (size_t)(s - run));

@@ -21,7 +21,7 @@ void buf_append(struct buf *b, const char *s, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Append s with the five XML special characters escaped. */
+/* Append s with &, <, > and " escaped (values are always "-quoted). */
 void buf_xml_escape(struct buf *b, const char *s);
 /* Append ' name="value"' with value escaped; nothing if value is NULL or "". */
 void buf_attr(struct buf *b, const char *name, const char *value);

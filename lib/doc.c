@@ -14,115 +14,140 @@
 ENUM_IMPL(doc_type, DOC_TYPE_LAST, "vnet", "slice", "advertisement",
     "manifest", "report", "error")
 
+/* Adapters so that one table can drive every document type. */
+#define DOC_ADAPTERS(p, check)						\
+	static void *							\
+	p##_build_v(const xmlNode *root)				\
+	{								\
+		return p##_build(root);					\
+	}								\
+	static int							\
+	p##_check_v(const void *obj)					\
+	{								\
+		return check;						\
+	}								\
+	static char *							\
+	p##_format_v(const void *obj)					\
+	{								\
+		return p##_format(obj);					\
+	}								\
+	static void							\
+	p##_free_v(void *obj)						\
+	{								\
+		p##_free(obj);						\
+	}
+DOC_ADAPTERS(vnet, vnet_validate(obj, NULL))
+DOC_ADAPTERS(slice, slice_validate(obj, NULL))
+DOC_ADAPTERS(advert, advert_validate(obj))
+DOC_ADAPTERS(manifest, manifest_validate(obj))
+DOC_ADAPTERS(report, report_validate(obj))
+DOC_ADAPTERS(errdoc, ((void)obj, 0))
+
+static const struct doc_ops {
+	const char *schema;
+	void *(*build)(const xmlNode *root);	/* typed read */
+	int (*check)(const void *obj);		/* meaning */
+	char *(*format)(const void *obj);	/* canonical document */
+	void (*free)(void *obj);
+} doc_ops[DOC_TYPE_LAST] = {
+#define OPS(p, schema) \
+	{ schema, p##_build_v, p##_check_v, p##_format_v, p##_free_v }
+	[DOC_VNET] = OPS(vnet, "vnet.rng"),
+	[DOC_SLICE] = OPS(slice, "slice.rng"),
+	[DOC_ADVERT] = OPS(advert, "advertisement.rng"),
+	[DOC_MANIFEST] = OPS(manifest, "manifest.rng"),
+	[DOC_REPORT] = OPS(report, "report.rng"),
+	[DOC_ERROR] = OPS(errdoc, "error.rng"),
+#undef OPS
+};
+
 const char *
 doc_schema(enum doc_type t)
 {
-	static const char *const schemas[DOC_TYPE_LAST] = {
-		"vnet.rng", "slice.rng", "advertisement.rng", "manifest.rng",
-		"report.rng", "error.rng"
-	};
-
-	return (unsigned)t < DOC_TYPE_LAST ? schemas[t] : NULL;
+	return (unsigned)t < DOC_TYPE_LAST ? doc_ops[t].schema : NULL;
 }
 
-/* Validate doc (already parsed) as type t; returns the root or NULL. */
-static xmlNodePtr
-doc_check_root(xmlDocPtr doc, enum doc_type t)
+/*
+ * The three checks, in the order that gives the best messages: the typed
+ * read first (a bad value is named with its attribute and a fix), then
+ * the schema (unknown elements and attributes, structure), then meaning.
+ * Nothing is returned unless all three pass.
+ */
+static void *
+doc_from_tree(xmlDocPtr doc, enum doc_type t)
 {
+	const struct doc_ops *ops = &doc_ops[t];
 	xmlNodePtr root;
+	void *obj;
 
 	if ((root = xml_root(doc, doc_type_to_string(t))) == NULL)
 		return NULL;
-	if (xml_validate(doc, doc_schema(t)) == -1)
+	if ((obj = ops->build(root)) == NULL)
 		return NULL;
-	return root;
+	if (xml_validate(doc, ops->schema) == -1 || ops->check(obj) == -1) {
+		ops->free(obj);
+		return NULL;
+	}
+	return obj;
 }
 
-xmlDocPtr
-doc_load(const char *data, size_t len, const char *name, enum doc_type t,
-    xmlNodePtr *rootp)
+char *
+doc_format(enum doc_type t, const void *obj)
+{
+	return doc_ops[t].format(obj);
+}
+
+void
+doc_free(enum doc_type t, void *obj)
+{
+	if (obj != NULL)
+		doc_ops[t].free(obj);
+}
+
+void *
+doc_parse(const char *data, size_t len, const char *name, enum doc_type t)
 {
 	size_t before = err_count();
 	xmlDocPtr doc;
+	void *obj = NULL;
 
-	if ((doc = xml_parse(data, len, name, NULL)) == NULL)
-		return NULL;
-	if ((*rootp = doc_check_root(doc, t)) == NULL) {
+	if ((doc = xml_parse(data, len, name, NULL)) != NULL) {
+		obj = doc_from_tree(doc, t);
 		xmlFreeDoc(doc);
-		doc = NULL;
 	}
 	if (name != NULL && err_count() > before)
 		err_file(name);
-	return doc;
+	return obj;
 }
 
 int
 doc_check(const char *data, size_t len, const char *name)
 {
-	xmlDocPtr doc;
-	xmlNodePtr root;
-	int t, rc = -1;
 	size_t before = err_count();
+	xmlNodePtr root;
+	xmlDocPtr doc;
+	void *obj = NULL;
+	int t = -1;
 
 	if ((doc = xml_parse(data, len, name, NULL)) == NULL)
 		return -1;
 	root = xmlDocGetRootElement(doc);
-	t = root != NULL ? doc_type_from_string((const char *)root->name) : -1;
+	if (root != NULL)
+		t = doc_type_from_string((const char *)root->name);
 	if (t < 0) {
 		err_at(ERR_XML_ROOT, NULL, root ? xmlGetLineNo(root) : 0,
 		    "<%s> is not a vnsm document", root ?
 		    (const char *)root->name : "(none)");
 		err_hint("the root element must be one of vnet, slice, "
 		    "advertisement, manifest, report or error");
-		goto out;
-	}
-	if (doc_check_root(doc, t) == NULL)
-		goto out;
-	switch (t) {
-	case DOC_VNET: {
-		struct vnet *v = vnet_from_xml(root);
-		rc = v != NULL ? 0 : -1;
-		vnet_free(v);
-		break;
-	}
-	case DOC_SLICE: {
-		struct slice *s = slice_from_xml(root);
-		rc = s != NULL ? 0 : -1;
-		slice_free(s);
-		break;
-	}
-	case DOC_ADVERT: {
-		struct advert *a = advert_from_xml(root);
-		rc = a != NULL ? 0 : -1;
-		advert_free(a);
-		break;
-	}
-	case DOC_MANIFEST: {
-		struct manifest *m = manifest_from_xml(root);
-		rc = m != NULL ? 0 : -1;
-		manifest_free(m);
-		break;
-	}
-	case DOC_REPORT: {
-		struct report *r = report_from_xml(root);
-		rc = r != NULL ? 0 : -1;
-		report_free(r);
-		break;
-	}
-	case DOC_ERROR: {
-		struct errdoc *e = errdoc_from_xml(root);
-		rc = e != NULL ? 0 : -1;
-		errdoc_free(e);
-		break;
-	}
-	}
-	if (rc == 0)
-		rc = t;
-out:
+	} else if ((obj = doc_from_tree(doc, t)) != NULL)
+		doc_ops[t].free(obj);
+	else
+		t = -1;
 	xmlFreeDoc(doc);
 	if (name != NULL && err_count() > before)
 		err_file(name);
-	return rc;
+	return t;
 }
 
 int

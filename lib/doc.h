@@ -1,8 +1,9 @@
 /*
  * The document types vnsm exchanges, and the load step they share:
- * safe parse (lib/xml.c), root element and namespace, schema.  The model
- * files (vnet.c, slice.c, advert.c, manifest.c, report.c, errdoc.c) build
- * their structs on top of it and check meaning.
+ * safe parse (lib/xml.c), root element and namespace, typed read,
+ * schema, meaning.  The model files (vnet.c, slice.c, advert.c,
+ * manifest.c, report.c, errdoc.c) provide the typed read and meaning
+ * checks.
  */
 #ifndef VNSM_DOC_H
 #define VNSM_DOC_H
@@ -21,12 +22,17 @@ ENUM_DECL(doc_type);	/* the root element names: "vnet", "slice", ... */
 const char *doc_schema(enum doc_type t);
 
 /*
- * Parse data (name labels errors), check that the root is the element of
- * type t, and validate it against its schema.  Returns the document and
- * its root in *rootp, or NULL after recording errors (each naming name).
+ * Parse a document of type t: safe load, root element and namespace,
+ * typed read, schema, meaning.  name labels errors.  Returns the model
+ * (struct vnet *, struct slice *, ... as t says; free it with its own
+ * free function) or NULL after recording every problem found.
  */
-xmlDocPtr doc_load(const char *data, size_t len, const char *name,
-    enum doc_type t, xmlNodePtr *rootp);
+void *doc_parse(const char *data, size_t len, const char *name,
+    enum doc_type t);
+
+/* Format / free a model returned by doc_parse() for type t. */
+char *doc_format(enum doc_type t, const void *obj);
+void doc_free(enum doc_type t, void *obj);
 
 /*
  * Check a document of any type, as `vno validate` does: parse, detect the

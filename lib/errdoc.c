@@ -43,11 +43,12 @@ err_cb(const xmlNode *n, void *entry, void *arg)
 		rc = -1;
 	if ((c = xml_child(n, "where")) != NULL) {
 		if (xml_text(c, e->where, sizeof(e->where)) == -1 ||
-		    xml_attr_str(c, "file", 0, e->file, sizeof(e->file)) == -1 ||
-		    xml_attr_uint(c, "line", 0, 0, LONG_MAX, &line) == -1)
+		    xml_attr_str(c, "file", 0, e->file, sizeof(e->file)) == -1)
 			rc = -1;
-		else if (xml_attr_uint(c, "line", 0, 0, LONG_MAX, &line) == 0)
-			e->line = (long)line;
+		switch (xml_attr_uint(c, "line", 0, 0, LONG_MAX, &line)) {
+		case 0: e->line = (long)line; break;
+		case -1: rc = -1; break;
+		}
 	}
 	if ((c = xml_child(n, "shortfall")) != NULL &&
 	    (xml_attr_str(c, "resource", 1, e->resource,
@@ -63,7 +64,7 @@ err_cb(const xmlNode *n, void *entry, void *arg)
 }
 
 struct errdoc *
-errdoc_from_xml(const xmlNode *root)
+errdoc_build(const xmlNode *root)
 {
 	struct errdoc *e;
 	struct err *more = NULL;
@@ -99,18 +100,7 @@ errdoc_from_xml(const xmlNode *root)
 struct errdoc *
 errdoc_parse(const char *data, size_t len, const char *name)
 {
-	xmlNodePtr root;
-	xmlDocPtr doc;
-	struct errdoc *e;
-	size_t before = err_count();
-
-	if ((doc = doc_load(data, len, name, DOC_ERROR, &root)) == NULL)
-		return NULL;
-	e = errdoc_from_xml(root);
-	xmlFreeDoc(doc);
-	if (name != NULL && err_count() > before)
-		err_file(name);
-	return e;
+	return doc_parse(data, len, name, DOC_ERROR);
 }
 
 static void
@@ -147,8 +137,8 @@ err_body(struct buf *b, const struct err *e, const char *indent)
 	text_elem(b, indent, "offer", e->offer);
 }
 
-static char *
-errs_format(const struct err *errs, size_t n)
+char *
+errdoc_format_errs(const struct err *errs, size_t n, size_t *lenp)
 {
 	struct buf b;
 
@@ -163,17 +153,17 @@ errs_format(const struct err *errs, size_t n)
 		buf_puts(&b, "  </problem>\n");
 	}
 	buf_puts(&b, "</error>\n");
-	return buf_steal(&b, NULL);
+	return buf_steal(&b, lenp);
 }
 
 char *
 errdoc_format(const struct errdoc *e)
 {
-	return errs_format(e->errs, e->nerrs);
+	return errdoc_format_errs(e->errs, e->nerrs, NULL);
 }
 
 char *
-errdoc_from_thread(size_t max)
+errdoc_from_thread(size_t max, size_t *lenp)
 {
 	struct err errs[ERR_LIST_MAX];
 	size_t n = err_count();
@@ -192,7 +182,7 @@ errdoc_from_thread(size_t max)
 	for (size_t i = 0; i < n; i++)
 		if (errs[i].code == ERR_OK)
 			errs[i].code = ERR_INTERNAL;
-	return errs_format(errs, n);
+	return errdoc_format_errs(errs, n, lenp);
 }
 
 int

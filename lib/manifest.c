@@ -159,7 +159,7 @@ step_cb(const xmlNode *n, void *entry, void *arg)
 }
 
 struct manifest *
-manifest_from_xml(const xmlNode *root)
+manifest_build(const xmlNode *root)
 {
 	struct manifest *m;
 	int state = VS_ALLOCATED, disc = -1, rc = 0;
@@ -187,8 +187,6 @@ manifest_from_xml(const xmlNode *root)
 	if (xml_children(root, "step", sizeof(*m->steps), &m->steps,
 	    &m->nsteps, step_cb, NULL) == -1)
 		rc = -1;
-	if (rc == 0)
-		rc = manifest_validate(m);
 	if (rc == -1) {
 		manifest_free(m);
 		return NULL;
@@ -199,18 +197,7 @@ manifest_from_xml(const xmlNode *root)
 struct manifest *
 manifest_parse(const char *data, size_t len, const char *name)
 {
-	xmlNodePtr root;
-	xmlDocPtr doc;
-	struct manifest *m;
-	size_t before = err_count();
-
-	if ((doc = doc_load(data, len, name, DOC_MANIFEST, &root)) == NULL)
-		return NULL;
-	m = manifest_from_xml(root);
-	xmlFreeDoc(doc);
-	if (name != NULL && err_count() > before)
-		err_file(name);
-	return m;
+	return doc_parse(data, len, name, DOC_MANIFEST);
 }
 
 static ssize_t

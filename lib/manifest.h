@@ -103,7 +103,7 @@ struct manifest {
 
 struct manifest *manifest_parse(const char *data, size_t len,
     const char *name);
-struct manifest *manifest_from_xml(const xmlNode *root);
+struct manifest *manifest_build(const xmlNode *root);
 int manifest_validate(const struct manifest *m);
 char *manifest_format(const struct manifest *m);
 void manifest_free(struct manifest *m);

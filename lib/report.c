@@ -86,6 +86,7 @@ node_cb(const xmlNode *n, void *entry, void *arg)
 {
 	struct rp_node *nd = entry;
 
+	nd->line = xmlGetLineNo(n);
 	if (xml_attr_name(n, "id", 1, nd->id, sizeof(nd->id)) == -1 ||
 	    xml_attr_name(n, "name", 1, nd->name, sizeof(nd->name)) == -1 ||
 	    xml_attr_name(n, "vnet", 0, nd->vnet, sizeof(nd->vnet)) == -1 ||
@@ -105,6 +106,7 @@ link_cb(const xmlNode *n, void *entry, void *arg)
 	int encap = ENCAP_GRE;
 	uint64_t key = 0;
 
+	l->line = xmlGetLineNo(n);
 	if (xml_attr_name(n, "id", 1, l->id, sizeof(l->id)) == -1 ||
 	    xml_attr_name(n, "name", 1, l->name, sizeof(l->name)) == -1 ||
 	    xml_attr_name(n, "vnet", 0, l->vnet, sizeof(l->vnet)) == -1 ||
@@ -120,7 +122,7 @@ link_cb(const xmlNode *n, void *entry, void *arg)
 }
 
 struct report *
-report_from_xml(const xmlNode *root)
+report_build(const xmlNode *root)
 {
 	struct report *r;
 	xmlNodePtr c;
@@ -159,8 +161,6 @@ report_from_xml(const xmlNode *root)
 	    xml_children(root, "link", sizeof(*r->links), &r->links,
 	    &r->nlinks, link_cb, NULL) == -1)
 		rc = -1;
-	if (rc == 0)
-		rc = report_validate(r);
 	if (rc == -1) {
 		report_free(r);
 		return NULL;
@@ -171,18 +171,7 @@ report_from_xml(const xmlNode *root)
 struct report *
 report_parse(const char *data, size_t len, const char *name)
 {
-	xmlNodePtr root;
-	xmlDocPtr doc;
-	struct report *r;
-	size_t before = err_count();
-
-	if ((doc = doc_load(data, len, name, DOC_REPORT, &root)) == NULL)
-		return NULL;
-	r = report_from_xml(root);
-	xmlFreeDoc(doc);
-	if (name != NULL && err_count() > before)
-		err_file(name);
-	return r;
+	return doc_parse(data, len, name, DOC_REPORT);
 }
 
 int
@@ -193,13 +182,15 @@ report_validate(const struct report *r)
 	for (size_t i = 0; i < r->nnodes; i++)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(r->nodes[i].id, r->nodes[j].id) == 0)
-				rc = err_at(ERR_DUPLICATE, "/report/node", 0,
+				rc = err_at(ERR_DUPLICATE, "/report/node",
+				    r->nodes[i].line,
 				    "node id '%s' is reported twice",
 				    r->nodes[i].id);
 	for (size_t i = 0; i < r->nlinks; i++)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(r->links[i].id, r->links[j].id) == 0)
-				rc = err_at(ERR_DUPLICATE, "/report/link", 0,
+				rc = err_at(ERR_DUPLICATE, "/report/link",
+				    r->links[i].line,
 				    "link id '%s' is reported twice",
 				    r->links[i].id);
 	return rc;

@@ -47,6 +47,7 @@ struct rp_node {
 	char state[NAME_LEN];
 	uint32_t cpu;			/* milli-cores; 0 if not told */
 	uint64_t memory;		/* MiB; 0 if not told */
+	long line;
 };
 
 struct rp_link {
@@ -56,6 +57,7 @@ struct rp_link {
 	enum encap encap;
 	uint32_t key;
 	uint64_t packets, bytes, drops;	/* counters since creation */
+	long line;
 };
 
 struct report {
@@ -79,7 +81,7 @@ struct report {
 };
 
 struct report *report_parse(const char *data, size_t len, const char *name);
-struct report *report_from_xml(const xmlNode *root);
+struct report *report_build(const xmlNode *root);
 int report_validate(const struct report *r);
 char *report_format(const struct report *r);
 void report_free(struct report *r);

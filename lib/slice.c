@@ -22,7 +22,7 @@ link_cb(const xmlNode *n, void *entry, void *arg)
 }
 
 struct slice *
-slice_from_xml(const xmlNode *root)
+slice_build(const xmlNode *root)
 {
 	struct slice *s;
 	int mapping = SLICE_MAP_PIP, rc = 0;
@@ -49,8 +49,6 @@ slice_from_xml(const xmlNode *root)
 	if (xml_children(root, "stub", sizeof(*s->stubs), &s->stubs,
 	    &s->nstubs, link_cb, &stub) == -1)
 		rc = -1;
-	if (rc == 0)
-		rc = slice_validate(s, NULL);
 	if (rc == -1) {
 		slice_free(s);
 		return NULL;
@@ -61,18 +59,7 @@ slice_from_xml(const xmlNode *root)
 struct slice *
 slice_parse(const char *data, size_t len, const char *name)
 {
-	xmlNodePtr root;
-	xmlDocPtr doc;
-	struct slice *s;
-	size_t before = err_count();
-
-	if ((doc = doc_load(data, len, name, DOC_SLICE, &root)) == NULL)
-		return NULL;
-	s = slice_from_xml(root);
-	xmlFreeDoc(doc);
-	if (name != NULL && err_count() > before)
-		err_file(name);
-	return s;
+	return doc_parse(data, len, name, DOC_SLICE);
 }
 
 int

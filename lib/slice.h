@@ -32,7 +32,7 @@ struct slice {
 };
 
 struct slice *slice_parse(const char *data, size_t len, const char *name);
-struct slice *slice_from_xml(const xmlNode *root);
+struct slice *slice_build(const xmlNode *root);
 /* refs (may be NULL) resolves host and PIP names of this PIP's world. */
 int slice_validate(const struct slice *s, const struct topo_refs *refs);
 char *slice_format(const struct slice *s);

@@ -357,14 +357,20 @@ names_lookup(const struct name_ref *idx, size_t n, const char *name)
 	return -1;
 }
 
+/* An interface address and the line of the link that gives it. */
+struct addr_ref {
+	const struct topo_end *end;
+	long line;
+};
+
 static int
 addr_cmp(const void *a, const void *b)
 {
-	const struct topo_end *const *x = a, *const *y = b;
+	const struct addr_ref *x = a, *y = b;
 
-	if ((*x)->addr.addr != (*y)->addr.addr)
-		return (*x)->addr.addr < (*y)->addr.addr ? -1 : 1;
-	return 0;
+	if (x->end->addr.addr != y->end->addr.addr)
+		return x->end->addr.addr < y->end->addr.addr ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
 }
 
 /* Check one link's own values: ends, self-link, addresses, key. */
@@ -390,12 +396,13 @@ link_check(const char *doc, const struct topo_link *l, int stub,
 			ends_per_node[k]++;
 		if (l->end[i].has_addr) {
 			const struct ipv4_prefix *p = &l->end[i].addr;
-			uint32_t host = p->len >= 31 ? 1 :
-			    p->addr & ~(UINT32_MAX << (32 - p->len));
-			uint32_t all = p->len >= 31 ? 0 :
-			    ~(UINT32_MAX << (32 - p->len));
-			if (p->len == 0 || p->len > 32 || host == 0 ||
-			    host == all) {
+			uint32_t hostmask = p->len == 0 ? UINT32_MAX :
+			    p->len >= 32 ? 0 : UINT32_MAX >> p->len;
+			uint32_t host = p->addr & hostmask;
+
+			/* /31 and /32 have no network or broadcast address. */
+			if (p->len == 0 || (p->len < 31 &&
+			    (host == 0 || host == hostmask))) {
 				char tmp[64];
 				rc = err_at(ERR_INVALID, where, l->line,
 				    "address %s of node '%s' on %s '%s' is a "
@@ -428,33 +435,36 @@ link_check(const char *doc, const struct topo_link *l, int stub,
 
 /* No interface address may appear twice in one document. */
 static int
-addresses_check(const char *doc, const struct topo_link *links, size_t nl,
+addresses_check(const struct topo_link *links, size_t nl,
     const struct topo_link *stubs, size_t ns)
 {
-	const struct topo_end **ends;
+	struct addr_ref *refs;
 	size_t n = 0;
 	int rc = 0;
 
-	if ((ends = calloc(2 * (nl + ns) + 1, sizeof(*ends))) == NULL)
+	if ((refs = calloc(2 * (nl + ns) + 1, sizeof(*refs))) == NULL)
 		return err_nomem();
-	for (size_t i = 0; i < nl; i++)
-		for (int j = 0; j < 2; j++)
-			if (links[i].end[j].has_addr)
-				ends[n++] = &links[i].end[j];
-	for (size_t i = 0; i < ns; i++)
-		if (stubs[i].end[0].has_addr)
-			ends[n++] = &stubs[i].end[0];
-	qsort(ends, n, sizeof(*ends), addr_cmp);
+	for (size_t i = 0; i < nl + ns; i++) {
+		const struct topo_link *l = i < nl ? &links[i] : &stubs[i - nl];
+
+		for (int j = 0; j < (i < nl ? 2 : 1); j++)
+			if (l->end[j].has_addr) {
+				refs[n].end = &l->end[j];
+				refs[n++].line = l->line;
+			}
+	}
+	qsort(refs, n, sizeof(*refs), addr_cmp);
 	for (size_t i = 1; i < n; i++) {
 		char tmp[32];
-		if (ends[i]->addr.addr != ends[i - 1]->addr.addr)
+
+		if (refs[i].end->addr.addr != refs[i - 1].end->addr.addr)
 			continue;
-		rc = err_at(ERR_DUPLICATE, NULL, 0, "address %s is given to "
-		    "both node '%s' and node '%s' in %s", units_fmt_ipv4(
-		    ends[i]->addr.addr, tmp, sizeof(tmp)), ends[i - 1]->node,
-		    ends[i]->node, doc);
+		rc = err_at(ERR_DUPLICATE, NULL, refs[i].line, "address %s is "
+		    "given to node '%s' here and to node '%s' on line %ld",
+		    units_fmt_ipv4(refs[i].end->addr.addr, tmp, sizeof(tmp)),
+		    refs[i].end->node, refs[i - 1].end->node, refs[i - 1].line);
 	}
-	free(ends);
+	free(refs);
 	return rc;
 }
 
@@ -501,7 +511,7 @@ topo_check(const char *doc, const struct topo_node *nodes, size_t nn,
 	for (size_t i = 0; i < ns; i++)
 		if (link_check(doc, &stubs[i], 1, nidx, nn, ends) == -1)
 			rc = -1;
-	if (addresses_check(doc, links, nl, stubs, ns) == -1)
+	if (addresses_check(links, nl, stubs, ns) == -1)
 		rc = -1;
 
 	for (size_t i = 0; i < nn; i++) {

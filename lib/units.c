@@ -158,6 +158,7 @@ units_parse_prefix(const char *s, struct ipv4_prefix *p)
 int
 units_parse_time(const char *s, int64_t *epoch)
 {
+	char check[32];
 	struct tm tm;
 	const char *end;
 	time_t t;
@@ -167,6 +168,12 @@ units_parse_time(const char *s, int64_t *epoch)
 	if (end == NULL || *end != '\0')
 		return -1;
 	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	/*
+	 * timegm() quietly normalises out-of-range fields (a 61st second,
+	 * February 30th); only a time that writes back unchanged is valid.
+	 */
+	if (strcmp(units_fmt_time((int64_t)t, check, sizeof(check)), s) != 0)
 		return -1;
 	*epoch = (int64_t)t;
 	return 0;
@@ -276,7 +283,8 @@ units_fmt_time(int64_t epoch, char *buf, size_t size)
 uint32_t
 prefix_network(const struct ipv4_prefix *p)
 {
-	uint32_t mask = p->len == 0 ? 0 : UINT32_MAX << (32 - p->len);
+	uint32_t mask = p->len == 0 ? 0 : p->len >= 32 ? UINT32_MAX :
+	    ~(UINT32_MAX >> p->len);
 
 	return p->addr & mask;
 }

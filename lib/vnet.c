@@ -83,7 +83,7 @@ sub_cb(const xmlNode *n, void *entry, void *arg)
 }
 
 struct vnet *
-vnet_from_xml(const xmlNode *root)
+vnet_build(const xmlNode *root)
 {
 	struct vnet *v;
 	xmlNodePtr d;
@@ -104,6 +104,9 @@ vnet_from_xml(const xmlNode *root)
 	if (xml_children(root, "node", sizeof(*v->nodes), &v->nodes,
 	    &v->nnodes, node_cb, NULL) == -1)
 		rc = -1;
+	if (v->nnodes == 0)
+		rc = xml_error(ERR_TOPOLOGY, root, "VNet '%s' has no nodes; "
+		    "add at least one <node>", v->name);
 	if (xml_children(root, "link", sizeof(*v->links), &v->links,
 	    &v->nlinks, link_cb, NULL) == -1)
 		rc = -1;
@@ -113,8 +116,6 @@ vnet_from_xml(const xmlNode *root)
 	if (xml_children(root, "subscriber", sizeof(*v->subs), &v->subs,
 	    &v->nsubs, sub_cb, NULL) == -1)
 		rc = -1;
-	if (rc == 0)
-		rc = vnet_validate(v, NULL);
 	if (rc == -1) {
 		vnet_free(v);
 		return NULL;
@@ -125,32 +126,7 @@ vnet_from_xml(const xmlNode *root)
 struct vnet *
 vnet_parse(const char *data, size_t len, const char *name)
 {
-	xmlNodePtr root;
-	xmlDocPtr doc;
-	struct vnet *v;
-	size_t before = err_count();
-
-	if ((doc = doc_load(data, len, name, DOC_VNET, &root)) == NULL)
-		return NULL;
-	v = vnet_from_xml(root);
-	xmlFreeDoc(doc);
-	if (name != NULL && err_count() > before)
-		err_file(name);
-	return v;
-}
-
-struct vnet *
-vnet_parse_file(const char *path)
-{
-	struct vnet *v;
-	size_t len;
-	char *data;
-
-	if ((data = xml_read_file(path, NULL, &len)) == NULL)
-		return NULL;
-	v = vnet_parse(data, len, path);
-	free(data);
-	return v;
+	return doc_parse(data, len, name, DOC_VNET);
 }
 
 /* Access points and subscribers refer to nodes and access points. */

@@ -1,8 +1,9 @@
 /*
  * VNet request: what a VNO asks a VNP for (schemas/vnet.rng).
  *
- * vnet_parse() loads, validates against the schema and checks meaning;
- * vnet_validate() re-checks meaning, optionally resolving PIP names;
+ * vnet_parse() loads, reads typed values, validates against the schema
+ * and checks meaning (see doc_parse()); vnet_build() is the typed read
+ * alone; vnet_validate() checks meaning, optionally resolving PIP names;
  * vnet_format() writes the canonical document, so that
  * format(parse(format(parse(x)))) == format(parse(x)).
  */
@@ -59,9 +60,8 @@ struct vnet {
 };
 
 struct vnet *vnet_parse(const char *data, size_t len, const char *name);
-struct vnet *vnet_parse_file(const char *path);
-/* Build from a root element that has passed the schema. */
-struct vnet *vnet_from_xml(const xmlNode *root);
+/* Read typed values from a <vnet> root; no meaning checks. */
+struct vnet *vnet_build(const xmlNode *root);
 int vnet_validate(const struct vnet *v, const struct topo_refs *refs);
 /* The canonical document; free() it.  NULL on ENOMEM. */
 char *vnet_format(const struct vnet *v);

@@ -86,6 +86,11 @@ xml_init(void)
 }
 
 static void
+xml_quiet(void *ctx, const char *msg, ...)
+{
+}
+
+static void
 xml_refuse(xmlParserCtxtPtr ctxt, enum err_code code, const char *msg)
 {
 	struct xml_parse_state *st = ctxt->_private;
@@ -171,6 +176,8 @@ xml_parse(const char *data, size_t len, const char *name,
 	size_t before = err_count();
 
 	xml_init();
+	/* Problems are recorded, never printed by libxml2 itself. */
+	xmlSetGenericErrorFunc(NULL, xml_quiet);
 	if (lim == NULL)
 		lim = &xml_limits_default;
 	if (len > lim->max_bytes || len > INT_MAX) {
@@ -316,11 +323,6 @@ static struct {
 	xmlRelaxNGPtr rng;
 } schema_cache[16];
 
-static void
-schema_quiet(void *ctx, const char *msg, ...)
-{
-}
-
 static xmlRelaxNGPtr
 schema_get(const char *name)
 {
@@ -348,7 +350,7 @@ schema_get(const char *name)
 		err_nomem();
 		goto out;
 	}
-	xmlRelaxNGSetParserErrors(pctxt, schema_quiet, schema_quiet, NULL);
+	xmlRelaxNGSetParserErrors(pctxt, xml_quiet, xml_quiet, NULL);
 	rng = xmlRelaxNGParse(pctxt);
 	xmlRelaxNGFreeParserCtxt(pctxt);
 	if (rng == NULL) {
@@ -360,107 +362,6 @@ schema_get(const char *name)
 out:
 	pthread_mutex_unlock(&schema_lock);
 	return rng;
-}
-
-static int
-attr_check_cpu(const xmlNode *n, const char *a)
-{
-	uint32_t v;
-
-	return xml_attr_cpu(n, a, 0, &v);
-}
-static int
-attr_check_mem(const xmlNode *n, const char *a)
-{
-	uint64_t v;
-
-	return xml_attr_mem(n, a, 0, &v);
-}
-static int
-attr_check_bw(const xmlNode *n, const char *a)
-{
-	uint64_t v;
-
-	return xml_attr_bw(n, a, 0, &v);
-}
-static int
-attr_check_prefix(const xmlNode *n, const char *a)
-{
-	struct ipv4_prefix v;
-
-	return xml_attr_prefix(n, a, 0, &v);
-}
-static int
-attr_check_ipv4(const xmlNode *n, const char *a)
-{
-	uint32_t v;
-
-	return xml_attr_ipv4(n, a, 0, &v);
-}
-static int
-attr_check_time(const xmlNode *n, const char *a)
-{
-	int64_t v;
-
-	return xml_attr_time(n, a, 0, &v);
-}
-static int
-attr_check_uint(const xmlNode *n, const char *a)
-{
-	uint64_t v;
-
-	return xml_attr_uint(n, a, 0, 0, UINT32_MAX, &v);
-}
-static int
-attr_check_name(const xmlNode *n, const char *a)
-{
-	char v[NAME_LEN];
-
-	return xml_attr_name(n, a, 0, v, sizeof(v));
-}
-
-/*
- * RelaxNG says only that "an element failed to validate attributes".
- * Check each attribute of that element with the typed parser for its
- * name, and record a precise message per bad value.  Returns how many
- * problems were recorded; 0 leaves the schema's own message to be used.
- */
-static int
-xml_explain_attrs(const xmlNode *n)
-{
-	static const struct {
-		const char *names;	/* space-separated attribute names */
-		int (*check)(const xmlNode *, const char *);
-	} kinds[] = {
-		{ " cpu ", attr_check_cpu },
-		{ " memory ", attr_check_mem },
-		{ " bandwidth ", attr_check_bw },
-		{ " address to ", attr_check_prefix },
-		{ " via underlay ", attr_check_ipv4 },
-		{ " expires time ", attr_check_time },
-		{ " interfaces key mtu depth target hosts port c-vlan s-vlan "
-		  "packets bytes drops line ", attr_check_uint },
-		{ " name node pip host image location vnet slice from to "
-		  "driver id access-point user ", attr_check_name },
-	};
-	int found = 0;
-
-	for (const xmlAttr *a = n->properties; a != NULL; a = a->next) {
-		char key[NAME_LEN + 2];
-		const char *name = (const char *)a->name;
-
-		if (strlen(name) >= NAME_LEN)
-			continue;
-		snprintf(key, sizeof(key), " %s ", name);
-		for (size_t i = 0; i < NELEM(kinds); i++) {
-			if (strstr(kinds[i].names, key) == NULL)
-				continue;
-			if (kinds[i].check(n, name) == -1)
-				found++;
-			break;
-		}
-	}
-	return found;
 }
 
 struct schema_errors {
@@ -487,10 +388,6 @@ schema_error(void *arg, xmlErrorPtr e)
 	se->n++;
 	if (e->node != NULL)
 		xml_path(e->node, where, sizeof(where));
-	if (e->node != NULL && (e->code == XML_RELAXNG_ERR_ATTRVALID ||
-	    e->code == XML_RELAXNG_ERR_INVALIDATTR) &&
-	    xml_explain_attrs(e->node) > 0)
-		return;
 	str_lcpy(msg, e->message ? e->message : "invalid", sizeof(msg));
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
@@ -692,6 +589,8 @@ xml_attr_enum(const xmlNode *n, const char *attr, int required,
 	if (e < 0)
 		xml_error(ERR_INVALID, n, "unknown %s \"%.64s\"", attr,
 		    (const char *)v);
+	if (e < 0)
+		err_hint("docs/formats.md lists the values of %s", attr);
 	else
 		*out = e;
 	xmlFree(v);

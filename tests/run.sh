@@ -42,6 +42,7 @@ fi
 
 step "banned functions" sh scripts/banned.sh
 step "cppcheck" sh scripts/cppcheck.sh
+step "schemas (xmllint on every fixture)" sh tests/xml/xmllint.sh
 for t in "$B"/tests/test_*; do
 	[ -x "$t" ] || continue
 	step "unit $(basename "$t")" env CK_FORK=yes "$t"

@@ -20,6 +20,7 @@
 #include <event2/thread.h>
 #include <openssl/ssl.h>
 
+#include "errdoc.h"
 #include "http.h"
 #include "metrics.h"
 
@@ -292,15 +293,23 @@ START_TEST(test_error_body)
 {
 	struct http_client *c = client_as("ca/ca.crt", "ca/pip1", NULL);
 	struct http_response r;
+	struct errdoc *e;
 
 	ck_assert_int_eq(get(c, "/refuse", &r), 0);
 	ck_assert_int_eq(r.status, 409);
 	ck_assert_str_eq(r.ctype, HTTP_CTYPE_XML);
-	ck_assert_str_eq(r.body, "<error xmlns=\"urn:vnsm:1\" "
-	    "code=\"no-resources\"><message>not enough memory on node1 for "
-	    "&lt;vm &amp; co&gt;</message><hint>ask for less memory</hint>"
-	    "<shortfall resource=\"memory\" unit=\"MiB\" asked=\"512\" "
-	    "free=\"128\"/><offer>256 MiB</offer></error>\n");
+	/* The body is an <error> document a peer can read back exactly. */
+	e = errdoc_parse(r.body, r.len, "reply");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(e->errs[0].code, ERR_NO_RESOURCES);
+	ck_assert_str_eq(e->errs[0].msg, "not enough memory on node1 for "
+	    "<vm & co>");
+	ck_assert_str_eq(e->errs[0].hint, "ask for less memory");
+	ck_assert_str_eq(e->errs[0].resource, "memory");
+	ck_assert_str_eq(e->errs[0].unit, "MiB");
+	ck_assert(e->errs[0].asked == 512 && e->errs[0].avail == 128);
+	ck_assert_str_eq(e->errs[0].offer, "256 MiB");
+	errdoc_free(e);
 	http_response_clear(&r);
 	http_client_free(c);
 }

@@ -1,0 +1,3 @@
+/* libFuzzer harness for the advertisement document parser. */
+#define FUZZ_DOC DOC_ADVERT
+#include "fuzz_doc.h"
