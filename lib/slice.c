@@ -108,10 +108,14 @@ slice_validate(const struct slice *s, const struct topo_refs *refs)
 
 		snprintf(where, sizeof(where), "/slice/stub[@name='%s']",
 		    st->name);
-		if (strcmp(st->peer_pip, s->pip) == 0)
+		if (strcmp(st->peer_pip, s->pip) == 0 &&
+		    st->peer_host[0] == '\0') {
 			rc = err_at(ERR_TOPOLOGY, where, st->line, "stub '%s' "
 			    "leads to PIP '%s', which is this slice's own PIP",
 			    st->name, st->peer_pip);
+			err_hint("a stub inside one PIP joins two hosts: name "
+			    "the peer's host with host=\"...\"");
+		}
 		if (refs != NULL && refs->has_pip &&
 		    !refs->has_pip(refs->arg, st->peer_pip))
 			rc = err_at(ERR_NOT_FOUND, where, st->line, "stub '%s' "

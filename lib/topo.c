@@ -155,6 +155,8 @@ topo_link_parse(const xmlNode *n, struct topo_link *l, int stub)
 		    sizeof(l->peer_pip)) == -1 ||
 		    xml_attr_name(c, "node", 0, l->peer_node,
 		    sizeof(l->peer_node)) == -1 ||
+		    xml_attr_name(c, "host", 0, l->peer_host,
+		    sizeof(l->peer_host)) == -1 ||
 		    xml_attr_ipv4(c, "underlay", 0, &l->peer_underlay) == -1)
 			rc = -1;
 	} else if (stub)
@@ -258,6 +260,7 @@ topo_link_format(struct buf *b, const struct topo_link *l, int stub)
 		buf_puts(b, "    <peer");
 		buf_attr(b, "pip", l->peer_pip);
 		buf_attr(b, "node", l->peer_node);
+		buf_attr(b, "host", l->peer_host);
 		if (l->peer_underlay != 0)
 			buf_attr(b, "underlay", units_fmt_ipv4(l->peer_underlay,
 			    tmp, sizeof(tmp)));

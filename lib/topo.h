@@ -69,6 +69,8 @@ struct topo_link {
 	/* Stubs only: the far end, at another PIP. */
 	char peer_pip[NAME_LEN];
 	char peer_node[NAME_LEN];	/* "" if not told */
+	char peer_host[NAME_LEN];	/* peer host when the peer is in the
+					   same PIP (host slices); "" if not */
 	uint32_t peer_underlay;		/* 0 until the peer's end is known */
 	long line;
 };

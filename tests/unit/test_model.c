@@ -35,6 +35,7 @@ static const struct rt_case rt_cases[] = {
 	{ DOC_VNET, "units" },
 	{ DOC_SLICE, "pinned" },
 	{ DOC_SLICE, "unmapped" },
+	{ DOC_SLICE, "host" },
 	{ DOC_ADVERT, "full" },
 	{ DOC_ADVERT, "aggregate" },
 	{ DOC_ADVERT, "none" },
