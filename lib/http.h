@@ -98,6 +98,9 @@ int http_server_route(struct http_server *srv, const char *method,
  */
 void http_reply(struct http_request *req, int status, const char *ctype,
     const void *body, size_t len);
+/* Add a response header (e.g. X-Exit-Status) before http_reply(). */
+void http_add_header(struct http_request *req, const char *name,
+    const char *value);
 /* A request header's value, or NULL. */
 const char *http_header(const struct http_request *req, const char *name);
 /* The reason phrase for a status ("Not Found"). */
@@ -149,6 +152,8 @@ struct http_response {
 	char *body;		/* body + NUL, owned; "" or NULL if none */
 	size_t len;		/* of body, bytes */
 	char ctype[128];	/* Content-Type, "" if none */
+	char exit_status[16];	/* X-Exit-Status header (exec calls), ""
+				   if none */
 	struct err err;		/* status 0: ERR_PEER, ERR_TIMEOUT, or
 				   ERR_UNAUTHENTICATED, naming the peer */
 	double ms;		/* from call to answer */

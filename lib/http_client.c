@@ -410,6 +410,11 @@ http_client_donecb(struct evhttp_request *ev, void *arg)
 		    "Content-Type");
 		if (ct != NULL)
 			str_lcpy(resp.ctype, ct, sizeof(resp.ctype));
+		ct = evhttp_find_header(evhttp_request_get_input_headers(ev),
+		    "X-Exit-Status");
+		if (ct != NULL)
+			str_lcpy(resp.exit_status, ct,
+			    sizeof(resp.exit_status));
 	}
 	resp.ms = (double)(now_us() - p->t0_us) / 1000.0;
 	p->done(&resp, p->arg);

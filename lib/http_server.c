@@ -298,6 +298,14 @@ http_reply(struct http_request *req, int status, const char *ctype,
 	http_request_free(req);
 }
 
+void
+http_add_header(struct http_request *req, const char *name,
+    const char *value)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req->ev), name,
+	    value);
+}
+
 const char *
 http_header(const struct http_request *req, const char *name)
 {
