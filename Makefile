@@ -187,6 +187,10 @@ check: deps
 check-build:
 	@sh tests/run.sh "$(BUILD)"
 
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/demo.sh $(BUILD)
+
 bench: all
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
 
