@@ -9,6 +9,27 @@
 #include "xml.h"
 
 static const struct vno_cmd cmds[] = {
+	{ "create", "FILE [--discovery pip|vnp] [--wait]",
+	    "ask the VNP for the VNet in FILE", cmd_create_help, cmd_create },
+	{ "list", "", "list your VNets", cmd_list_help, cmd_list },
+	{ "status", "VNET", "show a VNet: nodes, links, steps",
+	    cmd_status_help, cmd_status },
+	{ "console", "VNET NODE", "interactive console on a node",
+	    cmd_console_help, cmd_console },
+	{ "exec", "VNET NODE -- CMD...", "run one command on a node",
+	    cmd_exec_help, cmd_exec },
+	{ "apply", "VNET FILE", "change a VNet to a new document",
+	    cmd_apply_help, cmd_apply },
+	{ "migrate", "VNET NODE --to [PIP:]HOST", "move a node elsewhere",
+	    cmd_migrate_help, cmd_migrate },
+	{ "locate", "VNET NODE", "say where a node runs", cmd_locate_help,
+	    cmd_locate },
+	{ "renew", "VNET [--seconds N]", "extend a VNet's lease",
+	    cmd_renew_help, cmd_renew },
+	{ "delete", "VNET", "release a VNet everywhere", cmd_delete_help,
+	    cmd_delete },
+	{ "topo", "VNET [--format dot|text]", "a VNet's topology as Graphviz",
+	    cmd_topo_help, cmd_topo },
 	{ "validate", "FILE...", "check documents against schema and meaning",
 	    cmd_validate_help, cmd_validate },
 };
@@ -20,9 +41,11 @@ usage(FILE *fp)
 	    "Ask a virtual network provider for virtual networks, and run "
 	    "them.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(fp, "  %-10s %-18s %s\n", cmds[i].name, cmds[i].args,
+		fprintf(fp, "  %-9s %-38s %s\n", cmds[i].name, cmds[i].args,
 		    cmds[i].summary);
-	fprintf(fp, "\n'vno COMMAND --help' tells more about one command.\n");
+	fprintf(fp, "\n'vno COMMAND --help' tells more about one command; "
+	    "vno(1) has the\nsettings (endpoint, certificate) and the exit "
+	    "codes.\n");
 }
 
 int
@@ -31,6 +54,8 @@ vno_cmd_help(const struct vno_cmd *c, int to_stderr)
 	FILE *fp = to_stderr ? stderr : stdout;
 
 	fprintf(fp, "usage: vno %s %s\n\n%s", c->name, c->args, c->help);
+	if (strcmp(c->name, "validate") != 0)
+		fprintf(fp, "%s", vno_common_help);
 	return to_stderr ? VNO_EXIT_USAGE : VNO_EXIT_OK;
 }
 
