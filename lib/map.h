@@ -183,8 +183,10 @@ int map_node_fits(const struct map_substrate *, int32_t s,
 /*
  * Necessary conditions, in O(request): some host has the CPU of each
  * virtual node, a pinned node fits its host, the total CPU fits, some
- * substrate link has the bandwidth of each virtual link.  0 if the request may fit, else -1 with
- * ERR_NO_RESOURCES naming the resource that falls short.
+ * substrate link has the bandwidth of each virtual link (unless the
+ * request allows colocation: then a link may need no substrate link).
+ * 0 if the request may fit, else -1 with ERR_NO_RESOURCES naming the
+ * resource that falls short.
  */
 int map_admit(const struct map_substrate *, const struct map_request *);
 /*

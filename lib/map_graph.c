@@ -481,7 +481,8 @@ map_admit(const struct map_substrate *sub, const struct map_request *req)
 		    (double)cpu_free);
 		return -1;
 	}
-	for (int32_t i = 0; i < req->nlinks; i++)
+	/* With colocation a link may have an empty path: no link needed. */
+	for (int32_t i = 0; !req->colocate && i < req->nlinks; i++)
 		if (req->links[i].bw > bw_max) {
 			err_set(ERR_NO_RESOURCES,
 			    "no substrate link has the bandwidth for virtual "

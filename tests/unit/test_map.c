@@ -418,6 +418,9 @@ START_TEST(test_check_refuses)
 	ck_assert_str_eq(err_last()->resource, "cpu");
 	req->nodes[0].cpu = map_cpu(1);
 	req->links[0].bw = map_bw(11);
+	/* Colocated, the link may need no substrate link at all. */
+	ck_assert_int_eq(map_admit(sub, req), 0);
+	req->colocate = 0;
 	ck_assert_int_eq(map_admit(sub, req), -1);
 	ck_assert_str_eq(err_last()->resource, "bandwidth");
 	map_result_free(res);
