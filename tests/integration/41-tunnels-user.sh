@@ -1,0 +1,17 @@
+#!/bin/sh
+# Virtual links, user backend (forwarder thread in vtun): every
+# encapsulation between two namespaced hosts, two VNets with the same
+# inner addresses, then gretap and vxlan through a bridge and a TAP port.
+# See tunnels.inc.  Usage: 41-tunnels-user.sh BUILD_DIR
+B=${1:-build}
+. "$(dirname "$0")/tunnels.inc"
+
+tun_setup
+check_encap user ipip 0 0
+check_encap user gre 100 200
+check_encap user gretap 300 400
+check_encap user vxlan 500 600
+# Bridge attach: the node port and a TAP port of the link on one bridge.
+check_encap user gretap 301 401 ",attach=bridge,bridge=${P}br%"
+check_encap user vxlan 501 601 ",attach=bridge,bridge=${P}br%"
+finish
