@@ -1,0 +1,231 @@
+/*
+ * Unit tests of the virtual link library that need no privileges: the
+ * generic checks of tunnel.c, and the rtnetlink requests of the kernel
+ * backend for every encapsulation.  The requests are built exactly as
+ * tun_kernel.c sends them, then parsed back attribute by attribute, so
+ * ipip, gre and gretap are covered even on kernels that cannot make those
+ * devices (the integration tests run VXLAN for real).
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <linux/if_link.h>
+#include <linux/if_tunnel.h>
+#include <netlink/msg.h>
+#include <netlink/route/link.h>
+
+#include "error.h"
+#include "tun_backend.h"
+#include "tunnel.h"
+
+static void
+cfg_init(struct tun_link_cfg *c, enum tun_encap e, uint32_t key)
+{
+	memset(c, 0, sizeof(*c));
+	str_lcpy(c->name, "l1", sizeof(c->name));
+	c->encap = e;
+	c->key = key;
+	c->mtu = 1400;
+	inet_pton(AF_INET, "10.1.2.3", &c->local);
+	inet_pton(AF_INET, "10.4.5.6", &c->remote);
+	str_lcpy(c->node_if, "veth0", sizeof(c->node_if));
+}
+
+/* Build the add request for c and parse it into tb / info / data. */
+struct req {
+	struct nl_msg *msg;
+	struct nlattr *tb[IFLA_MAX + 1];
+	struct nlattr *info[IFLA_INFO_MAX + 1];
+	struct nlattr *data[64];
+};
+
+static void
+req_build(struct req *r, const struct tun_link_cfg *c, int maxdata)
+{
+	struct rtnl_link *l;
+
+	memset(r, 0, sizeof(*r));
+	l = tun_kernel_link_new(c, 7, "vkt0");
+	ck_assert_ptr_nonnull(l);
+	ck_assert_int_eq(rtnl_link_build_add_request(l,
+	    NLM_F_CREATE | NLM_F_EXCL, &r->msg), 0);
+	rtnl_link_put(l);
+	ck_assert_int_eq(nlmsg_parse(nlmsg_hdr(r->msg),
+	    sizeof(struct ifinfomsg), r->tb, IFLA_MAX, NULL), 0);
+	ck_assert_ptr_nonnull(r->tb[IFLA_LINKINFO]);
+	ck_assert_int_eq(nla_parse_nested(r->info, IFLA_INFO_MAX,
+	    r->tb[IFLA_LINKINFO], NULL), 0);
+	ck_assert_ptr_nonnull(r->info[IFLA_INFO_DATA]);
+	ck_assert_int_eq(nla_parse_nested(r->data, maxdata,
+	    r->info[IFLA_INFO_DATA], NULL), 0);
+	ck_assert_str_eq(nla_get_string(r->tb[IFLA_IFNAME]), "vkt0");
+	ck_assert_uint_eq(nla_get_u32(r->tb[IFLA_MTU]), 1400);
+	ck_assert_int_eq(nlmsg_hdr(r->msg)->nlmsg_type, RTM_NEWLINK);
+	ck_assert(nlmsg_hdr(r->msg)->nlmsg_flags & NLM_F_CREATE);
+}
+
+START_TEST(test_req_ipip)
+{
+	struct tun_link_cfg c;
+	struct req r;
+
+	cfg_init(&c, TUN_ENCAP_IPIP, 0);
+	req_build(&r, &c, IFLA_IPTUN_MAX);
+	ck_assert_str_eq(nla_get_string(r.info[IFLA_INFO_KIND]), "ipip");
+	ck_assert_uint_eq(nla_get_u32(r.data[IFLA_IPTUN_LOCAL]), c.local.s_addr);
+	ck_assert_uint_eq(nla_get_u32(r.data[IFLA_IPTUN_REMOTE]),
+	    c.remote.s_addr);
+	ck_assert_uint_eq(nla_get_u32(r.data[IFLA_IPTUN_LINK]), 7);
+	ck_assert_uint_eq(nla_get_u8(r.data[IFLA_IPTUN_TTL]), 64);
+	ck_assert_uint_eq(nla_get_u8(r.data[IFLA_IPTUN_PMTUDISC]), 1);
+	nlmsg_free(r.msg);
+}
+END_TEST
+
+/* gre and gretap: same attributes, the kind tells them apart. */
+static void
+check_gre(enum tun_encap e, const char *kind)
+{
+	struct tun_link_cfg c;
+	struct req r;
+
+	cfg_init(&c, e, 0x01020304);
+	req_build(&r, &c, IFLA_GRE_MAX);
+	ck_assert_str_eq(nla_get_string(r.info[IFLA_INFO_KIND]), kind);
+	ck_assert_uint_eq(nla_get_u32(r.data[IFLA_GRE_LOCAL]), c.local.s_addr);
+	ck_assert_uint_eq(nla_get_u32(r.data[IFLA_GRE_REMOTE]), c.remote.s_addr);
+	ck_assert_uint_eq(nla_get_u32(r.data[IFLA_GRE_LINK]), 7);
+	/* RFC 2890 key both ways, in wire order, with the K flag (GRE_KEY
+	 * is already big-endian). */
+	ck_assert_uint_eq(nla_get_u32(r.data[IFLA_GRE_IKEY]), htonl(0x01020304));
+	ck_assert_uint_eq(nla_get_u32(r.data[IFLA_GRE_OKEY]), htonl(0x01020304));
+	ck_assert_uint_eq(nla_get_u16(r.data[IFLA_GRE_IFLAGS]), GRE_KEY);
+	ck_assert_uint_eq(nla_get_u16(r.data[IFLA_GRE_OFLAGS]), GRE_KEY);
+	ck_assert_uint_eq(nla_get_u8(r.data[IFLA_GRE_TTL]), 64);
+	ck_assert_uint_eq(nla_get_u8(r.data[IFLA_GRE_PMTUDISC]), 1);
+	nlmsg_free(r.msg);
+}
+
+START_TEST(test_req_gre)
+{
+	check_gre(TUN_ENCAP_GRE, "gre");
+}
+END_TEST
+
+START_TEST(test_req_gretap)
+{
+	check_gre(TUN_ENCAP_GRETAP, "gretap");
+}
+END_TEST
+
+START_TEST(test_req_vxlan)
+{
+	struct tun_link_cfg c;
+	struct req r;
+	struct in_addr a;
+
+	cfg_init(&c, TUN_ENCAP_VXLAN, 0xabcdef);
+	req_build(&r, &c, IFLA_VXLAN_MAX);
+	ck_assert_str_eq(nla_get_string(r.info[IFLA_INFO_KIND]), "vxlan");
+	ck_assert_uint_eq(nla_get_u32(r.data[IFLA_VXLAN_ID]), 0xabcdef);
+	memcpy(&a, nla_data(r.data[IFLA_VXLAN_GROUP]), 4);
+	ck_assert_uint_eq(a.s_addr, c.remote.s_addr);
+	memcpy(&a, nla_data(r.data[IFLA_VXLAN_LOCAL]), 4);
+	ck_assert_uint_eq(a.s_addr, c.local.s_addr);
+	ck_assert_uint_eq(nla_get_u16(r.data[IFLA_VXLAN_PORT]), htons(4789));
+	ck_assert_uint_eq(nla_get_u32(r.data[IFLA_VXLAN_LINK]), 7);
+	ck_assert_uint_eq(nla_get_u8(r.data[IFLA_VXLAN_LEARNING]), 0);
+	nlmsg_free(r.msg);
+}
+END_TEST
+
+START_TEST(test_mtu)
+{
+	ck_assert_uint_eq(tun_mtu_max(TUN_ENCAP_IPIP, 1500), 1480);
+	ck_assert_uint_eq(tun_mtu_max(TUN_ENCAP_GRE, 1500), 1472);
+	ck_assert_uint_eq(tun_mtu_max(TUN_ENCAP_GRETAP, 1500), 1458);
+	ck_assert_uint_eq(tun_mtu_max(TUN_ENCAP_VXLAN, 1500), 1450);
+	ck_assert_uint_eq(tun_mtu_max(TUN_ENCAP_VXLAN, 9000), 8950);
+	ck_assert_uint_eq(tun_mtu_max(TUN_ENCAP_VXLAN, 100), 0);
+}
+END_TEST
+
+START_TEST(test_validate)
+{
+	struct tun_link_cfg c;
+
+	err_reset();
+	cfg_init(&c, TUN_ENCAP_GRE, 5);
+	ck_assert_int_eq(tun_link_cfg_validate(&c, TUN_BACKEND_EBPF), 0);
+
+	c.attach = TUN_ATTACH_BRIDGE;
+	str_lcpy(c.bridge, "br0", sizeof(c.bridge));
+	ck_assert_int_eq(tun_link_cfg_validate(&c, TUN_BACKEND_USER), -1);
+	ck_assert_int_eq(err_last_code(), ERR_INVALID);
+	ck_assert_ptr_nonnull(strstr(err_last()->msg, "not to a bridge"));
+
+	err_reset();
+	cfg_init(&c, TUN_ENCAP_VXLAN, TUN_VNI_MAX + 1);
+	ck_assert_int_eq(tun_link_cfg_validate(&c, TUN_BACKEND_EBPF), -1);
+	ck_assert_ptr_nonnull(strstr(err_last()->msg, "VNI"));
+
+	err_reset();
+	cfg_init(&c, TUN_ENCAP_IPIP, 3);
+	ck_assert_int_eq(tun_link_cfg_validate(&c, TUN_BACKEND_EBPF), -1);
+
+	err_reset();
+	cfg_init(&c, TUN_ENCAP_VXLAN, 9);
+	ck_assert_int_eq(tun_link_cfg_validate(&c, TUN_BACKEND_KERNEL), -1);
+	ck_assert_ptr_nonnull(strstr(err_last()->msg, "netns"));
+
+	err_reset();
+	cfg_init(&c, TUN_ENCAP_GRE, 9);
+	c.remote = c.local;
+	ck_assert_int_eq(tun_link_cfg_validate(&c, TUN_BACKEND_EBPF), -1);
+	err_reset();
+}
+END_TEST
+
+START_TEST(test_names)
+{
+	enum tun_encap e;
+	struct in_addr a;
+
+	for (int i = 0; i < TUN_ENCAP_LAST; i++)
+		ck_assert_int_eq(tun_encap_from_string(tun_encap_to_string(i)),
+		    i);
+	ck_assert_int_eq(tun_backend_from_string("ebpf"), TUN_BACKEND_EBPF);
+	ck_assert_int_eq(tun_backend_from_string("user"), TUN_BACKEND_USER);
+	ck_assert_int_eq(tun_parse_encap("gretap", &e), 0);
+	ck_assert_int_eq(e, TUN_ENCAP_GRETAP);
+	ck_assert_int_eq(tun_parse_encap("l2tp", &e), -1);
+	ck_assert_int_eq(tun_parse_addr("10.0.0.300", &a), -1);
+	err_reset();
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("tunnel");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_req_ipip);
+	tcase_add_test(tc, test_req_gre);
+	tcase_add_test(tc, test_req_gretap);
+	tcase_add_test(tc, test_req_vxlan);
+	tcase_add_test(tc, test_mtu);
+	tcase_add_test(tc, test_validate);
+	tcase_add_test(tc, test_names);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
