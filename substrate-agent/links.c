@@ -1,0 +1,244 @@
+/*
+ * Virtual links on this host.  A local link (both ends here) is a host
+ * bridge that both nodes' host-side devices join; its name is derived
+ * from the link's vnsm id and its alias is "vnsm:link:ID", so reconcile
+ * can find ours.  A stub is one tunnel end (tunnels/tunnel.h) between
+ * this host's underlay and the peer's, serving the node's host-side
+ * device directly (ebpf, user) or through a bridge (kernel, L2 only).
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+
+#include "error.h"
+#include "log.h"
+#include "substrated.h"
+#include "tunnel.h"
+
+#define LINK_ALIAS	"vnsm:link:"
+
+void
+sd_bridge_name(const char *linkid, char *out, size_t size)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = linkid; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	snprintf(out, size, "vnl%08x", h);
+}
+
+static struct nl_sock *
+rt_open(void)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+
+	if (sk == NULL) {
+		err_nomem();
+		return NULL;
+	}
+	if (nl_connect(sk, NETLINK_ROUTE) < 0) {
+		nl_socket_free(sk);
+		err_set(ERR_SYSTEM, "cannot open rtnetlink");
+		return NULL;
+	}
+	return sk;
+}
+
+/* Make bridge name (up, no STP) for link linkid; ERR_CONFLICT if taken. */
+int
+sd_bridge_add(const char *name, const char *linkid)
+{
+	struct nl_sock *sk;
+	struct rtnl_link *l = NULL, *chg = NULL, *cur = NULL;
+	char alias[64];
+	int e, rc = -1;
+
+	if ((sk = rt_open()) == NULL)
+		return -1;
+	snprintf(alias, sizeof(alias), LINK_ALIAS "%s", linkid);
+	if ((l = rtnl_link_alloc()) == NULL || (chg = rtnl_link_alloc()) ==
+	    NULL) {
+		err_nomem();
+		goto out;
+	}
+	rtnl_link_set_name(l, name);
+	if ((e = rtnl_link_set_type(l, "bridge")) < 0) {
+		err_set(ERR_UNSUPPORTED, "bridge '%s': %s", name,
+		    nl_geterror(e));
+		goto out;
+	}
+	rtnl_link_set_flags(l, IFF_UP);
+	if ((e = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL)) < 0) {
+		err_set(e == -NLE_EXIST ? ERR_CONFLICT : ERR_SYSTEM,
+		    "cannot create bridge '%s' for link %s: %s", name, linkid,
+		    nl_geterror(e));
+		goto out;
+	}
+	/* Alias after creation (RTM_NEWLINK ignores it). */
+	if ((e = rtnl_link_get_kernel(sk, 0, name, &cur)) < 0) {
+		err_set(ERR_SYSTEM, "bridge '%s' vanished: %s", name,
+		    nl_geterror(e));
+		goto out;
+	}
+	rtnl_link_set_ifalias(chg, alias);
+	rtnl_link_set_flags(chg, IFF_UP);
+	if ((e = rtnl_link_change(sk, cur, chg, 0)) < 0) {
+		err_set(ERR_SYSTEM, "bridge '%s': alias: %s", name,
+		    nl_geterror(e));
+		sd_bridge_del(name);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (cur != NULL)
+		rtnl_link_put(cur);
+	if (chg != NULL)
+		rtnl_link_put(chg);
+	if (l != NULL)
+		rtnl_link_put(l);
+	nl_socket_free(sk);
+	return rc;
+}
+
+void
+sd_bridge_del(const char *name)
+{
+	struct nl_sock *sk;
+	struct rtnl_link *l;
+	int e;
+
+	if (name[0] == '\0' || (sk = rt_open()) == NULL)
+		return;
+	if ((l = rtnl_link_alloc()) != NULL) {
+		rtnl_link_set_name(l, name);
+		e = rtnl_link_delete(sk, l);
+		if (e < 0 && e != -NLE_NODEV && e != -NLE_OBJ_NOTFOUND)
+			log_warnx("delete bridge %s: %s", name, nl_geterror(e));
+		rtnl_link_put(l);
+	}
+	nl_socket_free(sk);
+}
+
+/*
+ * Every host link whose alias is "vnsm:link:" + an id starting with
+ * prefix: names and ids in malloc'd arrays the caller frees.
+ */
+int
+sd_bridge_list(const char *prefix, char (**names)[IFNAMSIZ],
+    char (**ids)[VNODE_ID_MAX], size_t *n)
+{
+	struct nl_sock *sk;
+	struct nl_cache *cache;
+	struct nl_object *o;
+	char pre[64];
+	size_t plen, cap = 0;
+
+	*names = NULL;
+	*ids = NULL;
+	*n = 0;
+	if ((sk = rt_open()) == NULL)
+		return -1;
+	if (rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache) < 0) {
+		nl_socket_free(sk);
+		return err_set(ERR_SYSTEM, "cannot list host links");
+	}
+	plen = (size_t)snprintf(pre, sizeof(pre), LINK_ALIAS "%s", prefix);
+	for (o = nl_cache_get_first(cache); o != NULL;
+	    o = nl_cache_get_next(o)) {
+		const char *a = rtnl_link_get_ifalias((struct rtnl_link *)o);
+
+		if (a == NULL || strncmp(a, pre, plen) != 0)
+			continue;
+		if (*n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			void *p1 = reallocarray(*names, nc, sizeof(**names));
+			void *p2;
+
+			if (p1 != NULL)
+				*names = p1;
+			p2 = reallocarray(*ids, nc, sizeof(**ids));
+			if (p2 != NULL)
+				*ids = p2;
+			if (p1 == NULL || p2 == NULL)
+				break;
+			cap = nc;
+		}
+		str_lcpy((*names)[*n], rtnl_link_get_name((struct rtnl_link *)o),
+		    IFNAMSIZ);
+		str_lcpy((*ids)[*n], a + strlen(LINK_ALIAS), VNODE_ID_MAX);
+		(*n)++;
+	}
+	nl_cache_free(cache);
+	nl_socket_free(sk);
+	return 0;
+}
+
+/* The inner MTU of a stub: what the link asks, at most what fits. */
+unsigned
+sd_stub_mtu(struct sd *sd, enum encap e, unsigned asked)
+{
+	unsigned max = tun_mtu_max((enum tun_encap)e, sd->underlay_mtu);
+
+	return asked != 0 && asked < max ? asked : max;
+}
+
+/*
+ * Bring stub l up for node n: a tunnel end from our underlay to the
+ * peer's, keyed, serving the host-side device of n's interface for l.
+ */
+int
+sd_stub_up(struct sd *sd, struct sd_link *l, const struct sd_node *n)
+{
+	struct tun_link_cfg cfg;
+	const struct vnode_if *f = NULL;
+
+	if (sd->tun == NULL)
+		return err_set(ERR_UNSUPPORTED, "host %s has no tunnel "
+		    "backend: %s", sd->conf->host, sd->tun_why);
+	for (size_t i = 0; n != NULL && i < n->spec.nifs; i++)
+		if (strcmp(n->iflink[i], l->name) == 0)
+			f = &n->spec.ifs[i];
+	if (f == NULL)
+		return err_set(ERR_INTERNAL, "stub '%s' has no interface on "
+		    "node '%s'", l->name, l->node[0]);
+	memset(&cfg, 0, sizeof(cfg));
+	str_lcpy(cfg.name, l->id, sizeof(cfg.name));
+	cfg.encap = (enum tun_encap)l->encap;
+	cfg.local.s_addr = htonl(sd->conf->underlay);
+	cfg.remote.s_addr = htonl(l->remote);
+	cfg.key = l->key;
+	cfg.mtu = l->mtu;
+	if (tun_ctx_backend(sd->tun) == TUN_BACKEND_KERNEL) {
+		if (!tun_encap_is_l2(cfg.encap))
+			return err_set(ERR_UNSUPPORTED, "stub '%s': the kernel "
+			    "tunnel backend carries %s only as the node's own "
+			    "device; use tunnel-backend ebpf or user",
+			    l->name, encap_to_string(l->encap));
+		cfg.attach = TUN_ATTACH_BRIDGE;
+		sd_bridge_name(l->id, cfg.bridge, sizeof(cfg.bridge));
+	} else
+		cfg.attach = TUN_ATTACH_DIRECT;
+	str_lcpy(cfg.node_if, f->peer, sizeof(cfg.node_if));
+	if ((l->tl = tun_link_add(sd->tun, &cfg)) == NULL)
+		return -1;
+	log_debug("stub %s (%s): %s key %u to %s via %s", l->name, l->id,
+	    encap_to_string(l->encap), l->key, inet_ntoa(cfg.remote),
+	    cfg.node_if);
+	return 0;
+}
+
+void
+sd_stub_down(struct sd *sd, struct sd_link *l)
+{
+	if (l->tl == NULL || sd->tun == NULL)
+		return;
+	if (tun_link_del(sd->tun, l->tl) == -1) {
+		log_warnx("stub %s: %s", l->name, err_last()->msg);
+		err_reset();
+	}
+	l->tl = NULL;
+}
