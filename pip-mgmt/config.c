@@ -113,7 +113,7 @@ conf_section_name_ok(struct conf_section *s, const char *what)
 	const char *n = conf_section_name(s);
 
 	if (!name_valid(n))
-		return conf_error(s, NULL, "%s '%s' is not a valid name",
+		return conf_error(s, conf_section_type(s), "%s '%s' is not a valid name",
 		    what, n);
 	return 0;
 }
@@ -183,10 +183,10 @@ config_global(struct conf_section *g, struct pipd_conf *c)
 		else
 			c->overcommit = (unsigned)lround(d * 1000);
 	}
-	if (conf_ms(g, "report-interval", 2000, 100, 3600000,
+	if (conf_ms(g, "report-interval", 2000, 10, 3600000,
 	    &c->report_ms) == -1)
 		rc = -1;
-	if (conf_ms(g, "report-timeout", 3 * c->report_ms, 100, 3 * 3600000,
+	if (conf_ms(g, "report-timeout", 3 * c->report_ms, 10, 3 * 3600000,
 	    &c->down_ms) == -1)
 		rc = -1;
 	if (conf_ms(g, "agent-timeout", 30000, 100, 3600000,
@@ -362,15 +362,15 @@ config_build(struct conf *cf)
 		if (config_one_host(s, &c->hosts[i]) == -1)
 			rc = -1;
 		else if (config_host(c, c->hosts[i].name) != (int)i)
-			rc = conf_error(s, NULL, "host '%s' is defined twice",
+			rc = conf_error(s, conf_section_type(s), "host '%s' is defined twice",
 			    c->hosts[i].name);
 		else if (strlen(c->name) + strlen(c->hosts[i].name) + 2 >=
 		    NAME_LEN)
-			rc = conf_error(s, NULL, "host name '%s' is too long "
+			rc = conf_error(s, conf_section_type(s), "host name '%s' is too long "
 			    "for host slice names", c->hosts[i].name);
 	}
 	if (c->nhosts == 0)
-		rc = conf_error(conf_global(cf), NULL, "no [host NAME] "
+		rc = conf_error(conf_global(cf), "host", "no [host NAME] "
 		    "section: a PIP needs at least one host");
 	for (i = 0, s = NULL; (s = conf_next(cf, s, "link")) != NULL; i++) {
 		if (config_one_link(s, c, &c->links[i]) == -1) {
@@ -382,7 +382,7 @@ config_build(struct conf *cf)
 
 			if ((o->a == c->links[i].a && o->b == c->links[i].b) ||
 			    (o->a == c->links[i].b && o->b == c->links[i].a))
-				rc = conf_error(s, NULL, "link '%s' joins the "
+				rc = conf_error(s, conf_section_type(s), "link '%s' joins the "
 				    "same hosts as link '%s'", c->links[i].name,
 				    o->name);
 		}
@@ -395,7 +395,7 @@ config_build(struct conf *cf)
 
 		if (str_lcpy(p->vnp, conf_section_name(s), sizeof(p->vnp)) >=
 		    sizeof(p->vnp) || p->vnp[0] == '\0')
-			rc = conf_error(s, NULL, "[vnp NAME] needs the VNP's "
+			rc = conf_error(s, conf_section_type(s), "[vnp NAME] needs the VNP's "
 			    "certificate name");
 		if (conf_detail(s, c->detail, &p->detail) == -1)
 			rc = -1;
