@@ -75,6 +75,9 @@ vno_wants_help(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+	char **nargv;
+	int first, nargc;
+
 	if (argc < 2) {
 		usage(stderr);
 		return VNO_EXIT_USAGE;
@@ -85,14 +88,45 @@ main(int argc, char **argv)
 		return VNO_EXIT_OK;
 	}
 	xml_init();
+	/* Common options may come before the command: move them after. */
+	for (first = 1; first < argc && argv[first][0] == '-'; first++) {
+		struct vno_client scratch;
+		int i = first;
+
+		vno_client_init(&scratch);
+		if (vno_common_flag(&scratch, argc, argv, &i) != 1) {
+			fprintf(stderr, "vno: unknown option '%s' before the "
+			    "command\n", argv[first]);
+			return VNO_EXIT_USAGE;
+		}
+		first = i;
+	}
+	if (first >= argc) {
+		usage(stderr);
+		return VNO_EXIT_USAGE;
+	}
+	if ((nargv = calloc((size_t)argc + 1, sizeof(*nargv))) == NULL)
+		return VNO_EXIT_USAGE;
+	nargc = 0;
+	nargv[nargc++] = argv[first];
+	for (int i = 1; i < first; i++)
+		nargv[nargc++] = argv[i];
+	for (int i = first + 1; i < argc; i++)
+		nargv[nargc++] = argv[i];
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		if (strcmp(argv[1], cmds[i].name) != 0)
+		int rc;
+
+		if (strcmp(nargv[0], cmds[i].name) != 0)
 			continue;
-		if (vno_wants_help(argc - 1, argv + 1))
-			return vno_cmd_help(&cmds[i], 0);
-		return cmds[i].run(argc - 1, argv + 1);
+		if (vno_wants_help(nargc, nargv))
+			rc = vno_cmd_help(&cmds[i], 0);
+		else
+			rc = cmds[i].run(nargc, nargv);
+		free(nargv);
+		return rc;
 	}
 	fprintf(stderr, "vno: unknown command '%s'; 'vno --help' lists "
-	    "them\n", argv[1]);
+	    "them\n", nargv[0]);
+	free(nargv);
 	return VNO_EXIT_USAGE;
 }

@@ -90,20 +90,72 @@ is_refusal(const struct pcall *pc, const struct err *e)
 	return e->code == ERR_NO_RESOURCES || e->code == ERR_UNSUPPORTED;
 }
 
+/* Interfaces node i of doc uses: as declared, else one per link end. */
+static unsigned
+doc_ifaces(const struct vnet *doc, size_t i)
+{
+	unsigned n = 0;
+
+	if (doc->nodes[i].interfaces > 0)
+		return doc->nodes[i].interfaces;
+	for (size_t l = 0; l < doc->nlinks; l++)
+		for (int e = 0; e < 2; e++)
+			n += strcmp(doc->links[l].end[e].node,
+			    doc->nodes[i].name) == 0;
+	return n;
+}
+
+/*
+ * Give back to the advertised free amounts what the nodes of old that
+ * run now (v's parts) use: a change re-plans them in place, and their
+ * own resources must not count against them.
+ */
+static void
+credit_adverts(struct vnpd *d, struct vn *v, const struct vnet *old,
+    struct advert **ads)
+{
+	for (size_t i = 0; i < old->nnodes; i++) {
+		const struct topo_node *n = &old->nodes[i];
+		struct vn_part *p = vn_part_of_node(v, n->name);
+		ssize_t k;
+
+		if (p == NULL || p->mf == NULL ||
+		    (k = vnpd_pip_index(d->conf, p->pip)) < 0 ||
+		    ads[k] == NULL)
+			continue;
+		for (size_t m = 0; m < p->mf->nnodes; m++) {
+			if (strcmp(p->mf->nodes[m].name, n->name) != 0)
+				continue;
+			for (size_t h = 0; h < ads[k]->nhosts; h++) {
+				struct advert_host *ah = &ads[k]->hosts[h];
+
+				if (strcmp(ah->name, p->mf->nodes[m].host))
+					continue;
+				ah->cpu += n->cpu;
+				ah->memory += n->memory;
+				ah->interfaces += doc_ifaces(old, i);
+			}
+		}
+	}
+}
+
 /*
  * Plan v->doc (with excluded PIPs left out, nodes in fixed kept) into
- * new parts.  0, or -1 with an error recorded.
+ * new parts; old (may be NULL) is the document now running.  0, or -1
+ * with an error recorded.
  */
 static int
 txn_plan(struct vnpd *d, struct wctx *w, struct vn *v, const int *excluded,
     const int *fixed, const char (*fixed_host)[NAME_LEN],
-    struct vn_part **parts, size_t *nparts)
+    const struct vnet *old, struct vn_part **parts, size_t *nparts)
 {
 	struct advert *ads[VNPD_PIPS_MAX];
 	struct plan *p;
 	int rc = -1;
 
 	fetch_adverts(d, w, ads);
+	if (old != NULL)
+		credit_adverts(d, v, old, ads);
 	if ((p = plan_new(v->doc, d->conf->npips)) == NULL)
 		goto done;
 	if (v->disc == DISC_VNP)
@@ -485,8 +537,12 @@ txn_prepare_doc(struct vnpd *d, struct vnet *doc, const struct vnet *old)
 static int
 txn_abort(struct vnpd *d, struct wctx *w, struct vn *v)
 {
-	struct err e = err_last() != NULL ? *err_last() : (struct err){
+	struct err e = err_count() > 0 ? *err_get(0) : (struct err){
 	    .code = ERR_INTERNAL };
+
+	/* The first error is the reason; a second one says why no other. */
+	if (err_count() > 1 && e.hint[0] == '\0')
+		str_lcpy(e.hint, err_get(1)->msg, sizeof(e.hint));
 
 	vn_phase(d, v, "releasing every part: %s", e.msg);
 	err_reset();
@@ -514,6 +570,7 @@ txn_create(struct vnpd *d, struct wctx *w, struct vn *v)
 	int excluded[VNPD_PIPS_MAX] = { 0 };
 	double t0 = now_ms(), t;
 	struct vnet *doc;
+	struct err refusal;
 
 	if ((doc = vnet_dup(v->doc)) == NULL ||
 	    txn_prepare_doc(d, doc, NULL) == -1) {
@@ -533,9 +590,18 @@ txn_create(struct vnpd *d, struct wctx *w, struct vn *v)
 		t = now_ms();
 		vn_phase(d, v, "mapping (discovery at %s, attempt %zu)",
 		    discovery_to_string(v->disc), attempt + 1);
-		if (txn_plan(d, w, v, excluded, NULL, NULL, &parts,
-		    &nparts) == -1)
+		if (txn_plan(d, w, v, excluded, NULL, NULL, NULL, &parts,
+		    &nparts) == -1) {
+			if (attempt > 0) {
+				/* The PIP's refusal first, then why no other. */
+				struct err why = *err_last();
+
+				err_reset();
+				err_push(&refusal);
+				err_push(&why);
+			}
 			return txn_abort(d, w, v);
+		}
 		pthread_mutex_lock(&d->lock);
 		vn_parts_free(v->parts, v->nparts);
 		v->parts = parts;
@@ -556,6 +622,7 @@ txn_create(struct vnpd *d, struct wctx *w, struct vn *v)
 			size_t left = 0;
 
 			excluded[refused] = 1;
+			refusal = e;
 			for (size_t k = 0; k < d->conf->npips; k++)
 				left += !excluded[k];
 			log_info("vnet %s/%s: PIP %s refused (%s); %s",
@@ -569,7 +636,6 @@ txn_create(struct vnpd *d, struct wctx *w, struct vn *v)
 				return txn_abort(d, w, v);
 			}
 			err_reset();
-			err_push(&e);	/* the reason, if nothing else fits */
 		}
 	}
 	err_reset();
@@ -688,7 +754,7 @@ txn_apply(struct vnpd *d, struct wctx *w, struct vn *v, struct vnet *doc,
 		/* Plan against the new document (txn_plan reads v->doc). */
 		v->doc = doc;
 		rc = txn_plan(d, w, v, excluded, fixed,
-		    (const char (*)[NAME_LEN])fixed_host, &np, &nnp);
+		    (const char (*)[NAME_LEN])fixed_host, keep, &np, &nnp);
 		v->doc = keep;
 		if (rc == -1)
 			goto done;
@@ -749,8 +815,9 @@ txn_apply(struct vnpd *d, struct wctx *w, struct vn *v, struct vnet *doc,
 			merged[n].state = PART_RELEASING;
 			n++;
 		}
-		free(np);
+		free(np);	/* its parts live on in merged */
 		np = NULL;
+		nnp = 0;
 		v->parts = merged;
 		v->nparts = n;
 		vnet_free(v->doc);
