@@ -150,8 +150,9 @@ pool_main(void *arg)
 		for (i = 0; i < sd->conf->npools; i++) {
 			const struct sd_pool_conf *pc = &sd->conf->pools[i];
 
-			if (drv[pc->slot] != NULL && p->nready[i] + p->busy[i] <
-			    pc->depth && time(NULL) >= next_try[i])
+			if (!p->hold && drv[pc->slot] != NULL &&
+			    p->nready[i] + p->busy[i] < pc->depth &&
+			    time(NULL) >= next_try[i])
 				break;
 		}
 		if (i == sd->conf->npools) {
@@ -235,11 +236,18 @@ sd_pool_stop(struct sd *sd)
 	p->running = 0;
 }
 
+/*
+ * Hold refills while a request makes nodes (hold 1), so a claim never
+ * waits for the pool thread's rtnetlink or SQLite work; release and
+ * wake the thread after (hold 0).
+ */
 void
-sd_pool_kick(struct sd *sd)
+sd_pool_hold(struct sd *sd, int hold)
 {
 	pthread_mutex_lock(&sd->pools.mu);
-	pthread_cond_broadcast(&sd->pools.cv);
+	sd->pools.hold = hold;
+	if (!hold)
+		pthread_cond_broadcast(&sd->pools.cv);
 	pthread_mutex_unlock(&sd->pools.mu);
 }
 
@@ -277,10 +285,8 @@ sd_pool_take(struct sd *sd, const struct sd_node *n, char *id, size_t size)
 		p->ready[i] = m->next;
 		p->nready[i]--;
 	}
-	if (m != NULL) {
+	if (m != NULL)
 		gauges(sd);
-		pthread_cond_broadcast(&p->cv);
-	}
 	pthread_mutex_unlock(&p->mu);
 	if (m == NULL)
 		return 0;

@@ -553,76 +553,98 @@ undo_all(struct apply *a)
 	}
 }
 
-/* Take a pool member for n and re-bind it; 1 if claimed, 0 none, -1. */
+/*
+ * Step 3: decide where each new node comes from (take pool members now:
+ * no host change) and write every node's row, "claiming" or "intent",
+ * in one transaction before anything is made.
+ */
 static int
-claim(struct apply *a, struct sd_node *n, const struct vnode_spec *want)
+reserve(struct apply *a)
+{
+	struct sd *sd = a->sd;
+
+	for (struct sd_node *n = a->nw->nodes; n != NULL; n = n->next) {
+		const struct topo_node *nd = NULL;
+		struct undo u = { .kind = U_NODE, .slot = n->slot };
+		char id[VNODE_ID_MAX];
+
+		if (sd_node_find(a->old, n->name) != NULL)
+			continue;
+		for (size_t i = 0; i < a->req->nnodes; i++)
+			if (strcmp(a->req->nodes[i].name, n->name) == 0)
+				nd = &a->req->nodes[i];
+		if (nd == NULL || nd->pool != POOL_PREFER ||
+		    sd_pool_take(sd, n, id, sizeof(id)) == 0)
+			continue;
+		/* The member's id is the node's id from now on. */
+		str_lcpy(n->id, id, sizeof(n->id));
+		str_lcpy(n->spec.id, id, sizeof(n->spec.id));
+		n->pooled = 1;
+		str_lcpy(u.id, id, sizeof(u.id));
+		if (undo_push(a, &u) == -1) {
+			sd->drv[n->slot]->ops->delete(sd->drv[n->slot], id);
+			return -1;
+		}
+	}
+	if (store_begin(sd->st) == -1)
+		return -1;
+	for (struct sd_node *n = a->nw->nodes; n != NULL; n = n->next)
+		if (sd_node_find(a->old, n->name) == NULL &&
+		    sd_state_node_put(sd->st, a->nw->name, n, n->pooled ?
+		    "claiming" : "intent") == -1) {
+			store_rollback(sd->st);
+			return -1;
+		}
+	return store_commit(sd->st);
+}
+
+/* Re-bind claimed pool member n to want: interfaces, routes, resume. */
+static int
+rebind(struct apply *a, struct sd_node *n, const struct vnode_spec *want)
 {
 	struct sd *sd = a->sd;
 	struct drv *d = sd->drv[n->slot];
-	struct vnode_spec spec;
-	struct undo u = { .kind = U_NODE, .slot = n->slot };
-	char id[VNODE_ID_MAX];
+	struct vnode_spec spec = *want;
 
-	if (sd_pool_take(sd, n, id, sizeof(id)) == 0)
-		return 0;
-	/* The member's id is the node's id from now on. */
-	str_lcpy(n->id, id, sizeof(n->id));
-	str_lcpy(u.id, id, sizeof(u.id));
-	n->pooled = 1;
-	if (sd_state_node_put(sd->st, a->nw->name, n, "claiming") == -1 ||
-	    undo_push(a, &u) == -1) {
-		d->ops->delete(d, id);
-		return -1;
-	}
-	spec = *want;
-	str_lcpy(spec.id, id, sizeof(spec.id));
+	str_lcpy(spec.id, n->id, sizeof(spec.id));
 	spec.nifs = 0;
 	for (size_t i = 0; i < want->nifs; i++) {
 		struct vnode_if f = want->ifs[i];
 
-		host_end_name(id, f.name, f.peer, sizeof(f.peer));
-		if (d->ops->attach(d, id, &f) == -1)
+		host_end_name(n->id, f.name, f.peer, sizeof(f.peer));
+		if (d->ops->attach(d, n->id, &f) == -1)
 			return -1;
 		spec.ifs[spec.nifs++] = f;
 	}
-	if (n->slot == SD_SLOT_NETNS && sd_netns_routes(id, &spec) == -1)
+	if (n->slot == SD_SLOT_NETNS && sd_netns_routes(n->id, &spec) == -1)
 		return -1;
-	if (d->ops->resume(d, id) == -1)
+	if (d->ops->resume(d, n->id) == -1)
 		return -1;
 	n->spec = spec;
-	return 1;
+	return 0;
 }
 
-/* Step 5 for one new node: from a pool or made now. */
+/* Step 5 for one new node: re-bind its pool member, or make it now. */
 static int
 make_node(struct apply *a, struct sd_node *n)
 {
 	struct sd *sd = a->sd;
 	struct drv *d = sd->drv[n->slot];
-	const struct topo_node *nd = NULL;
 	struct vnode_spec want;
 	char wlink[VNODE_IF_MAX][NAME_LEN];
 	struct undo u = { .kind = U_NODE, .slot = n->slot };
 	double t0 = now_ms();
-	int r;
 
-	for (size_t i = 0; i < a->req->nnodes; i++)
-		if (strcmp(a->req->nodes[i].name, n->name) == 0)
-			nd = &a->req->nodes[i];
 	memset(wlink, 0, sizeof(wlink));
 	want_ifs(a, n, &want, wlink);
 	memcpy(n->iflink, wlink, sizeof(n->iflink));
-	if (nd != NULL && nd->pool == POOL_PREFER) {
-		if ((r = claim(a, n, &want)) == -1)
+	if (n->pooled) {
+		if (rebind(a, n, &want) == -1)
 			goto fail;
-		if (r == 1) {
-			metric_add(sd->m_claim, "how=\"pool\"", 1);
-			goto done;
-		}
+		metric_add(sd->m_claim, "how=\"pool\"", 1);
+		goto done;
 	}
 	str_lcpy(u.id, n->id, sizeof(u.id));
-	if (sd_state_node_put(sd->st, a->nw->name, n, "intent") == -1)
-		goto fail;
 	if (undo_push(a, &u) == -1)
 		goto fail;
 	n->spec = want;
@@ -833,7 +855,7 @@ sd_slice_apply(struct sd *sd, const char *name, const char *doc, size_t len,
 {
 	struct apply a = { .sd = sd };
 	struct sd_slice **pp;
-	int rc = -1, retarget = 0;
+	int rc = -1;
 	double t0;
 
 	if ((a.req = doc_parse(doc, len, name, DOC_SLICE)) == NULL)
@@ -846,10 +868,9 @@ sd_slice_apply(struct sd *sd, const char *name, const char *doc, size_t len,
 	a.old = sd_slice_find(sd, name);
 	if (check(&a) == -1 || plan(&a) == -1)
 		goto out;
-	/* Stubs that keep their node but change key/peer are re-made. */
-	for (struct sd_link *l = a.nw->links; l != NULL; l = l->next)
-		retarget |= l->stub && link_find(a.old, l->name) != NULL;
-	(void)retarget;
+	sd_pool_hold(sd, 1);
+	if (reserve(&a) == -1)
+		goto fail;
 	/* Step 4: bridges of new local links. */
 	t0 = now_ms();
 	for (struct sd_link *l = a.nw->links; l != NULL; l = l->next) {
@@ -903,7 +924,6 @@ sd_slice_apply(struct sd *sd, const char *name, const char *doc, size_t len,
 	a.nw = NULL;
 	*out = sd_slice_manifest(sd, sd->slices, 0, outlen);
 	rc = *out == NULL ? -1 : 0;
-	sd_pool_kick(sd);
 	goto out;
 fail:
 	{
@@ -937,6 +957,7 @@ fail:
 		    "?");
 	}
 out:
+	sd_pool_hold(sd, 0);
 	for (struct sd_link *l = a.nw != NULL ? a.nw->links : NULL; l != NULL;
 	    l = l->next)
 		l->tl = NULL;

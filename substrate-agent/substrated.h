@@ -143,6 +143,7 @@ struct sd_pools {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int stop;			/* ask the thread to end */
+	int hold;			/* a request runs: make nothing now */
 	int running;			/* thread started */
 	pthread_t thread;
 	struct sd_member *ready[SD_POOLS_MAX];	/* per conf pool */
@@ -229,7 +230,7 @@ void sd_pool_stop(struct sd *sd);
 int sd_pool_take(struct sd *sd, const struct sd_node *n, char *id,
     size_t size);
 void sd_pool_adopt(struct sd *sd, size_t pool, const char *id);
-void sd_pool_kick(struct sd *sd);
+void sd_pool_hold(struct sd *sd, int hold);
 
 /* reconcile.c */
 int sd_reconcile(struct sd *sd);

@@ -6,6 +6,14 @@
  *	N times: create, start, wait until the node answers (netns: the
  *	call returns; LXC/QEMU: its console answers a shell command),
  *	delete.  Prints min/median/max of create-to-running in ms.
+ *   node [-n N] [-i IMGDIR] pool netns|lxc|qemu
+ *	Warm pool as substrated keeps it: N members created, started (and
+ *	booted: console answers) and paused ahead; then each is claimed the
+ *	way the agent claims (hot-add eth0 with its address, resume) and
+ *	timed, then N nodes are made on demand (create with eth0, start,
+ *	console answers) and timed.  Prints both, their ratio, and the
+ *	memory per idle pooled member (MemAvailable before and after the
+ *	pool was made, divided by N).
  *   node [-i IMGDIR] check lxc|qemu ID
  *	One node with id ID: create, start, wait for the console to answer
  *	(bounded), delete.  Exit 0 if it answered.
@@ -129,6 +137,119 @@ bring_up(struct drv *d, const char *kind, const char *id, int timeout_ms)
 	return now_ms() - t0;
 }
 
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static long
+mem_available_kib(void)
+{
+	char line[128];
+	long v = -1;
+	FILE *fp = fopen("/proc/meminfo", "r");
+
+	while (fp != NULL && fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "MemAvailable: %ld kB", &v) == 1)
+			break;
+	if (fp != NULL)
+		fclose(fp);
+	return v;
+}
+
+static void
+stats(const char *what, double *t, int n)
+{
+	qsort(t, (size_t)n, sizeof(*t), cmp_double);
+	printf("%s, %d nodes: min %.2f ms, median %.2f ms, max %.2f ms\n",
+	    what, n, t[0], t[n / 2], t[n - 1]);
+}
+
+/*
+ * The pool mode (see the top of the file).  Returns 0 or 1.
+ */
+static int
+pool_bench(struct drv *d, const char *kind, int n)
+{
+	double *claim = calloc((size_t)n, sizeof(double));
+	double *demand = calloc((size_t)n, sizeof(double));
+	char (*ids)[32] = calloc((size_t)n, sizeof(*ids));
+	long before, after;
+	int rc = 0, made = 0;
+
+	if (claim == NULL || demand == NULL || ids == NULL)
+		return 1;
+	before = mem_available_kib();
+	for (int i = 0; i < n && rc == 0; i++) {
+		struct vnode_spec s;
+
+		snprintf(ids[i], sizeof(ids[i]), "vbp%d-%d", (int)getpid(), i);
+		spec_for(&s, ids[i], kind);
+		s.nifs = 0;	/* interfaces come with the claim */
+		if (d->ops->create(d, &s) == -1 || d->ops->start(d, ids[i]) ==
+		    -1) {
+			rc = 1;
+			break;
+		}
+		made++;
+		if (s.kind != VNODE_NETNS) {
+			struct vnode_console con;
+
+			if (d->ops->console(d, ids[i], &con) == -1 ||
+			    console_answers(con.path, 60000) == -1) {
+				rc = 1;
+				break;
+			}
+		}
+		if (d->ops->pause(d, ids[i]) == -1)
+			rc = 1;
+	}
+	after = mem_available_kib();
+	if (rc == 0)
+		printf("%s pool of %d paused members: %.0f KiB per member "
+		    "(MemAvailable %ld -> %ld KiB)\n", kind, n,
+		    (double)(before - after) / n, before, after);
+	for (int i = 0; i < made && rc == 0; i++) {
+		struct vnode_spec s;
+		double t0;
+
+		spec_for(&s, ids[i], kind);
+		t0 = now_ms();
+		if (d->ops->attach(d, ids[i], &s.ifs[0]) == -1 ||
+		    d->ops->resume(d, ids[i]) == -1) {
+			rc = 1;
+			break;
+		}
+		claim[i] = now_ms() - t0;
+	}
+	for (int i = 0; i < made; i++)
+		d->ops->delete(d, ids[i]);
+	for (int i = 0; i < n && rc == 0; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "vbd%d-%d", (int)getpid(), i);
+		demand[i] = bring_up(d, kind, id, 60000);
+		if (demand[i] < 0)
+			rc = 1;
+		d->ops->delete(d, id);
+	}
+	if (rc == 0) {
+		stats("claim from pool (hot-add eth0 + resume)", claim, n);
+		stats("on demand (create + start, until it answers)", demand,
+		    n);
+		printf("%s: on demand / claim, medians: %.1fx\n", kind,
+		    demand[n / 2] / claim[n / 2]);
+	} else
+		err_print(stderr);
+	free(claim);
+	free(demand);
+	free(ids);
+	return rc;
+}
+
 static struct drv *
 open_kind(const char *kind, const char *imgdir)
 {
@@ -141,18 +262,12 @@ open_kind(const char *kind, const char *imgdir)
 	return drv_open("libvirt", &c);
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: node [-n count] [-i imgdir] bench "
+	    "netns|lxc|qemu\n       node [-n count] [-i imgdir] pool "
 	    "netns|lxc|qemu\n       node [-i imgdir] check lxc|qemu id\n");
 	exit(2);
 }
@@ -219,7 +334,9 @@ main(int argc, char **argv)
 			    t[n / 2], t[n - 1]);
 		}
 		free(t);
-	} else
+	} else if (strcmp(argv[0], "pool") == 0)
+		rc = pool_bench(d, argv[1], n);
+	else
 		usage();
 	drv_close(d);
 	return rc;
