@@ -506,6 +506,92 @@ mapper_apply(const struct pipd *pd, struct slice *doc,
 	return 0;
 }
 
+/*
+ * Mapping failed although every node fits some host and the totals fit:
+ * find the resource that binds (the one whose relaxation lets the
+ * library map the slice) and record the refusal with honest figures —
+ * what the slice asks of it in all, and the most of it free on one host
+ * that has room for the rest (for bandwidth: on one substrate link).
+ */
+static void
+explain(const struct pipd *pd, const struct slice *doc, struct map_ctx *ctx,
+    const struct map_substrate *sub, int colocate)
+{
+	static const char *const res[4] = { "cpu", "memory", "interfaces",
+		"bandwidth" };
+	static const char *const unit[4] = { "cores", "MiB", "interfaces",
+		"Mbit/s" };
+	static const double scale[4] = { 1000.0, 1.0, 1.0, 1000.0 };
+	int r;
+	uint64_t asked = 0, avail = 0, mmin = UINT64_MAX, imin = UINT64_MAX;
+	uint64_t cmin = UINT64_MAX;
+
+	for (r = 0; r < 4; r++) {
+		struct map_request *q = mapper_request(pd, doc);
+		struct map_result *res2 = q != NULL ? map_result_new(q) : NULL;
+		int fits = 0;
+
+		if (q != NULL && res2 != NULL) {
+			q->colocate = colocate;
+			for (int32_t i = 0; i < q->nnodes; i++) {
+				if (r == 0)
+					q->nodes[i].cpu = 0;
+				if (r == 1)
+					q->nodes[i].mem = 0;
+				if (r == 2)
+					q->nodes[i].ifaces = 0;
+			}
+			for (int32_t i = 0; r == 3 && i < q->nlinks; i++)
+				q->links[i].bw = 0;
+			fits = map_embed(ctx, MAP_ALGO_VNSM, q, res2) == 0;
+		}
+		map_result_free(res2);
+		map_request_free(q);
+		err_reset();
+		if (fits)
+			break;
+	}
+	if (r == 4)
+		r = 1;	/* nothing alone binds: speak of memory */
+	for (size_t i = 0; i < doc->nnodes; i++) {
+		uint64_t v[3] = { doc->nodes[i].cpu, doc->nodes[i].memory,
+		    node_ifaces(doc, i) };
+
+		if (r < 3)
+			asked += v[r];
+		cmin = v[0] < cmin ? v[0] : cmin;
+		mmin = v[1] < mmin ? v[1] : mmin;
+		imin = v[2] < imin ? v[2] : imin;
+	}
+	if (r == 3) {
+		for (size_t i = 0; i < doc->nlinks; i++)
+			if (doc->links[i].bandwidth > asked)
+				asked = doc->links[i].bandwidth;
+		for (int32_t l = 0; l < sub->nlinks; l++)
+			if ((uint64_t)sub->bw_res[l] > avail)
+				avail = (uint64_t)sub->bw_res[l];
+	} else
+		for (int32_t h = 0; h < sub->nnodes; h++) {
+			uint64_t f[3] = { (uint64_t)sub->cpu_res[h],
+			    (uint64_t)sub->mem_res[h],
+			    (uint64_t)sub->if_res[h] };
+
+			if (sub->nodes[h].kinds == 0 || (r != 0 && f[0] < cmin) ||
+			    (r != 1 && f[1] < mmin) || (r != 2 && f[2] < imin))
+				continue;
+			if (f[r] > avail)
+				avail = f[r];
+		}
+	err_set(ERR_NO_RESOURCES, "slice '%s' does not fit the hosts of PIP "
+	    "'%s': %s binds; %g %s asked, at most %g free %s", doc->name,
+	    pd->conf->name, res[r], asked / scale[r], unit[r],
+	    avail / scale[r], r == 3 ? "on one substrate link" :
+	    "on one host with room for the rest");
+	err_shortfall(res[r], unit[r], asked / scale[r], avail / scale[r]);
+	err_offer("fewer or smaller nodes, or mapping=\"vnp\" with pinned "
+	    "hosts");
+}
+
 /* Map the unpinned nodes of doc; 0 or -1 with a shortfall recorded. */
 static int
 mapper_embed(struct pipd *pd, struct slice *doc, const struct usage *credit)
@@ -531,54 +617,8 @@ mapper_embed(struct pipd *pd, struct slice *doc, const struct usage *credit)
 		rc = mapper_apply(pd, doc, sub, res);
 		goto out;
 	}
-	/* Would it map without bandwidth?  Then bandwidth is short. */
-	{
-		struct map_request *nobw = mapper_request(pd, doc);
-		uint64_t want = 0, best = 0;
-		int bw_short = 0;
-
-		if (nobw != NULL) {
-			nobw->colocate = req->colocate;
-			for (int32_t i = 0; i < nobw->nlinks; i++)
-				nobw->links[i].bw = 0;
-			bw_short = map_embed(ctx, MAP_ALGO_VNSM, nobw, res) == 0;
-			map_request_free(nobw);
-		}
-		err_reset();
-		if (bw_short) {
-			for (size_t i = 0; i < doc->nlinks; i++)
-				if (doc->links[i].bandwidth > want)
-					want = doc->links[i].bandwidth;
-			for (size_t i = 0; i < pd->nlinks; i++)
-				if ((uint64_t)sub->bw_res[i] > best)
-					best = (uint64_t)sub->bw_res[i];
-			err_set(ERR_NO_RESOURCES, "no mapping of slice '%s' "
-			    "finds paths with the bandwidth of its links: "
-			    "%.3f Mbit/s asked by the largest, %.3f free on "
-			    "the best substrate link", doc->name, want / 1000.0,
-			    best / 1000.0);
-			err_shortfall("bandwidth", "Mbit/s", want / 1000.0,
-			    best / 1000.0);
-			if (best > 0)
-				err_offer("links of at most %.3f Mbit/s might "
-				    "fit", best / 1000.0);
-		} else {
-			uint64_t mem = 0, fm = 0;
-
-			for (size_t i = 0; i < doc->nnodes; i++)
-				mem += doc->nodes[i].memory;
-			for (size_t i = 0; i < pd->nhosts; i++)
-				fm += (uint64_t)sub->mem_res[i];
-			err_set(ERR_NO_RESOURCES, "no host assignment of slice "
-			    "'%s' fits the free capacity of the hosts: %llu "
-			    "MiB asked in all, %llu MiB free, but not where "
-			    "the nodes can go", doc->name,
-			    (unsigned long long)mem, (unsigned long long)fm);
-			err_shortfall("memory", "MiB", (double)mem, (double)fm);
-			err_offer("fewer or smaller nodes, or "
-			    "mapping=\"vnp\" with pinned hosts");
-		}
-	}
+	err_reset();
+	explain(pd, doc, ctx, sub, req->colocate);
 out:
 	map_ctx_free(ctx);
 	map_result_free(res);
