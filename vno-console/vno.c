@@ -22,6 +22,8 @@ static const struct vno_cmd cmds[] = {
 	    cmd_apply_help, cmd_apply },
 	{ "migrate", "VNET NODE --to [PIP:]HOST", "move a node elsewhere",
 	    cmd_migrate_help, cmd_migrate },
+	{ "terminate", "VNET NODE", "remove a node and its links",
+	    cmd_terminate_help, cmd_terminate },
 	{ "locate", "VNET NODE", "say where a node runs", cmd_locate_help,
 	    cmd_locate },
 	{ "renew", "VNET [--seconds N]", "extend a VNet's lease",
@@ -41,7 +43,7 @@ usage(FILE *fp)
 	    "Ask a virtual network provider for virtual networks, and run "
 	    "them.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(fp, "  %-9s %-38s %s\n", cmds[i].name, cmds[i].args,
+		fprintf(fp, "  %-10s %-37s %s\n", cmds[i].name, cmds[i].args,
 		    cmds[i].summary);
 	fprintf(fp, "\n'vno COMMAND --help' tells more about one command; "
 	    "vno(1) has the\nsettings (endpoint, certificate) and the exit "

@@ -85,6 +85,7 @@ VNO_CMD(console);
 VNO_CMD(exec);
 VNO_CMD(apply);
 VNO_CMD(migrate);
+VNO_CMD(terminate);
 VNO_CMD(locate);
 VNO_CMD(renew);
 VNO_CMD(delete);

@@ -429,23 +429,34 @@ txn_put(struct vnpd *d, struct wctx *w, struct vn *v, const int *changed)
 	return rc;
 }
 
-/* Give stubs their peers (PUT where something changed).  0 or -1. */
+/*
+ * Give stubs their peers (PUT where something changed).  A PIP may
+ * tell a stub's underlay only once the stub has its peer, so this goes
+ * round until nothing changes (twice for a new inter-PIP link).  0 or
+ * -1.
+ */
 static int
 txn_peers(struct vnpd *d, struct wctx *w, struct vn *v)
 {
-	int changed[VNPD_PIPS_MAX + 1], any = 0;
+	int changed[VNPD_PIPS_MAX + 1];
 
 	if (v->nparts > VNPD_PIPS_MAX)
 		return err_set(ERR_INTERNAL, "too many parts");
-	pthread_mutex_lock(&d->lock);
-	fill_peers(v, changed);
-	pthread_mutex_unlock(&d->lock);
-	for (size_t i = 0; i < v->nparts; i++)
-		any |= changed[i];
-	if (!any)
-		return 0;
-	vn_phase(d, v, "giving inter-PIP links their peers");
-	return txn_put(d, w, v, changed);
+	for (int round = 0; round < 3; round++) {
+		int any = 0;
+
+		pthread_mutex_lock(&d->lock);
+		fill_peers(v, changed);
+		pthread_mutex_unlock(&d->lock);
+		for (size_t i = 0; i < v->nparts; i++)
+			any |= changed[i];
+		if (!any)
+			return 0;
+		vn_phase(d, v, "giving inter-PIP links their peers");
+		if (txn_put(d, w, v, changed) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 /*
