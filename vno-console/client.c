@@ -238,6 +238,7 @@ vno_call(struct vno_client *c, const char *method, const char *path,
 {
 	struct http_call call;
 
+	memset(resp, 0, sizeof(*resp));
 	memset(&call, 0, sizeof(call));
 	call.peer = c->endpoint;
 	call.expect_name = c->vnpd_name[0] != '\0' ? c->vnpd_name : NULL;
