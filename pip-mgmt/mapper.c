@@ -507,6 +507,50 @@ mapper_apply(const struct pipd *pd, struct slice *doc,
 }
 
 /*
+ * The greedy fallback when the library finds no mapping: every node on
+ * one host (its links then need no substrate bandwidth), the host with
+ * the most free memory that takes them all.  Fills res; 0 or -1.
+ */
+static int
+one_host(const struct pipd *pd, const struct slice *doc,
+    const struct map_substrate *sub, struct map_result *res)
+{
+	int best = -1;
+
+	for (int32_t h = 0; h < sub->nnodes; h++) {
+		uint64_t cpu = 0, mem = 0, ifs = 0;
+		int fits = sub->nodes[h].kinds != 0;
+
+		for (size_t i = 0; i < doc->nnodes && fits; i++) {
+			const struct topo_node *nd = &doc->nodes[i];
+
+			cpu += nd->cpu;
+			mem += nd->memory;
+			ifs += node_ifaces(doc, i);
+			if ((sub->nodes[h].kinds & (1u << nd->kind)) == 0 ||
+			    (nd->host[0] != '\0' &&
+			    config_host(pd->conf, nd->host) != h) ||
+			    (nd->location[0] != '\0' && strcmp(nd->location,
+			    pd->conf->hosts[h].location) != 0))
+				fits = 0;
+		}
+		if (!fits || cpu > (uint64_t)sub->cpu_res[h] ||
+		    mem > (uint64_t)sub->mem_res[h] ||
+		    ifs > (uint64_t)sub->if_res[h])
+			continue;
+		if (best < 0 || sub->mem_res[h] > sub->mem_res[best])
+			best = h;
+	}
+	if (best < 0)
+		return -1;
+	for (size_t i = 0; i < doc->nnodes; i++)
+		res->node[i] = best;
+	for (int32_t l = 0; l <= res->nlinks; l++)
+		res->path_off[l] = 0;
+	return 0;
+}
+
+/*
  * Mapping failed although every node fits some host and the totals fit:
  * find the resource that binds (the one whose relaxation lets the
  * library map the slice) and record the refusal with honest figures —
@@ -570,18 +614,31 @@ explain(const struct pipd *pd, const struct slice *doc, struct map_ctx *ctx,
 		for (int32_t l = 0; l < sub->nlinks; l++)
 			if ((uint64_t)sub->bw_res[l] > avail)
 				avail = (uint64_t)sub->bw_res[l];
-	} else
-		for (int32_t h = 0; h < sub->nnodes; h++) {
-			uint64_t f[3] = { (uint64_t)sub->cpu_res[h],
-			    (uint64_t)sub->mem_res[h],
-			    (uint64_t)sub->if_res[h] };
+	} else {
+		/* Hosts with room for all the rest first, else for a node. */
+		uint64_t tot[3] = { 0, 0, 0 };
 
-			if (sub->nodes[h].kinds == 0 || (r != 0 && f[0] < cmin) ||
-			    (r != 1 && f[1] < mmin) || (r != 2 && f[2] < imin))
-				continue;
-			if (f[r] > avail)
-				avail = f[r];
+		for (size_t i = 0; i < doc->nnodes; i++) {
+			tot[0] += doc->nodes[i].cpu;
+			tot[1] += doc->nodes[i].memory;
+			tot[2] += node_ifaces(doc, i);
 		}
+		for (int pass = 0; pass < 2 && avail == 0; pass++)
+			for (int32_t h = 0; h < sub->nnodes; h++) {
+				uint64_t f[3] = { (uint64_t)sub->cpu_res[h],
+				    (uint64_t)sub->mem_res[h],
+				    (uint64_t)sub->if_res[h] };
+				uint64_t need[3] = { pass ? cmin : tot[0],
+				    pass ? mmin : tot[1], pass ? imin : tot[2] };
+				int room = sub->nodes[h].kinds != 0;
+
+				for (int k = 0; k < 3; k++)
+					if (k != r && f[k] < need[k])
+						room = 0;
+				if (room && f[r] > avail)
+					avail = f[r];
+			}
+	}
 	err_set(ERR_NO_RESOURCES, "slice '%s' does not fit the hosts of PIP "
 	    "'%s': %s binds; %g %s asked, at most %g free %s", doc->name,
 	    pd->conf->name, res[r], asked / scale[r], unit[r],
@@ -618,6 +675,10 @@ mapper_embed(struct pipd *pd, struct slice *doc, const struct usage *credit)
 		goto out;
 	}
 	err_reset();
+	if (pd->conf->colocate && one_host(pd, doc, sub, res) == 0) {
+		rc = mapper_apply(pd, doc, sub, res);
+		goto out;
+	}
 	explain(pd, doc, ctx, sub, req->colocate);
 out:
 	map_ctx_free(ctx);
