@@ -80,6 +80,44 @@ pcall_done(struct http_response *resp, void *arg)
 	pc->done = 1;
 }
 
+/* The ticker of pcall_run_tick(): call back, then arm again. */
+struct ticker {
+	struct event *ev;
+	void (*fn)(struct wctx *, void *);
+	void *arg;
+	struct wctx *w;
+	struct timeval tv;
+};
+
+static void
+ticker_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ticker *t = arg;
+
+	t->fn(t->w, t->arg);
+	evtimer_add(t->ev, &t->tv);
+}
+
+/*
+ * As pcall_run(), calling tick(w, arg) every period_ms while waiting
+ * (for progress polls; tick may start calls of its own on w and must
+ * account for them itself).
+ */
+void
+pcall_run_tick(struct wctx *w, const struct vnpd_conf *c, struct pcall *pcs,
+    size_t n, void (*tick)(struct wctx *, void *), void *arg, int period_ms)
+{
+	struct ticker t = { NULL, tick, arg, w,
+	    { period_ms / 1000, (period_ms % 1000) * 1000 } };
+
+	if (tick != NULL && (t.ev = evtimer_new(w->base, ticker_cb,
+	    &t)) != NULL)
+		evtimer_add(t.ev, &t.tv);
+	pcall_run(w, c, pcs, n);
+	if (t.ev != NULL)
+		event_free(t.ev);
+}
+
 /*
  * Run the n calls in parallel and wait for every answer (or its
  * failure, with resp.status 0).  Nothing is recorded here: read each

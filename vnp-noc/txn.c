@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "log.h"
 #include "metrics.h"
 #include "routes.h"
@@ -459,6 +461,79 @@ txn_peers(struct vnpd *d, struct wctx *w, struct vn *v)
 	return 0;
 }
 
+/* Progress polls while the PIPs provision. */
+struct poll {
+	struct vnpd *d;
+	struct vn *v;
+	int inflight;			/* GETs not answered yet */
+};
+
+struct poll_one {
+	struct poll *pl;
+	size_t part;			/* index in v->parts */
+};
+
+static void
+poll_done(struct http_response *resp, void *arg)
+{
+	struct poll_one *po = arg;
+	struct poll *pl = po->pl;
+	struct vn_part *p = &pl->v->parts[po->part];
+	struct manifest *m = NULL;
+
+	if (resp->status == 200)
+		m = manifest_parse(resp->body, resp->len, p->pip);
+	err_reset();
+	pthread_mutex_lock(&pl->d->lock);
+	if (m != NULL && p->state == PART_PROVISIONING) {
+		manifest_free(p->mf);
+		p->mf = m;
+		m = NULL;
+	}
+	pthread_mutex_unlock(&pl->d->lock);
+	manifest_free(m);
+	pl->inflight--;
+	free(po);
+}
+
+/*
+ * Every tick, ask each PIP still provisioning how its slice stands, so
+ * that a VNO polling the VNet sees nodes come up host by host.
+ */
+static void
+poll_tick(struct wctx *w, void *arg)
+{
+	struct poll *pl = arg;
+
+	for (size_t i = 0; i < pl->v->nparts; i++) {
+		struct vn_part *p = &pl->v->parts[i];
+		const struct vnpd_pip *pip = vnpd_pip_find(pl->d->conf, p->pip);
+		struct poll_one *po;
+		char path[160];
+		struct http_call call;
+
+		if (p->state != PART_PROVISIONING || pip == NULL ||
+		    (po = calloc(1, sizeof(*po))) == NULL)
+			continue;
+		po->pl = pl;
+		po->part = i;
+		snprintf(path, sizeof(path), "/v1/slices/%s", p->slice);
+		memset(&call, 0, sizeof(call));
+		call.peer = pip->address;
+		call.expect_name = pip->cn;
+		call.expect_role = TLS_ROLE_PIPD;
+		call.method = "GET";
+		call.path = path;
+		call.timeout_ms = 2000;
+		if (http_call_async(w->client, &call, poll_done, po) == -1) {
+			free(po);
+			err_reset();
+			continue;
+		}
+		pl->inflight++;
+	}
+}
+
 /*
  * Provision the parts in state want, in parallel.  The PIPs' own step
  * times come with their manifests; vnpd's virtualization and topology
@@ -492,7 +567,14 @@ txn_provision(struct vnpd *d, struct wctx *w, struct vn *v,
 	}
 	vstore_save(d, v);
 	pthread_mutex_unlock(&d->lock);
-	pcall_run(w, d->conf, pcs, n);
+	{
+		struct poll pl = { d, v, 0 };
+
+		pcall_run_tick(w, d->conf, pcs, n, poll_tick, &pl, 250);
+		while (pl.inflight > 0)
+			if (event_base_loop(w->base, EVLOOP_ONCE) == -1)
+				break;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct vn_part *p = &v->parts[idx[i]];
 		struct manifest *m = rc == 0 ? pcall_manifest(&pcs[i]) : NULL;

@@ -217,6 +217,9 @@ void pcall_set(struct pcall *pc, const struct vnpd_pip *pip,
 void pcall_clear(struct pcall *pc);
 void pcall_run(struct wctx *w, const struct vnpd_conf *c, struct pcall *pcs,
     size_t n);
+void pcall_run_tick(struct wctx *w, const struct vnpd_conf *c,
+    struct pcall *pcs, size_t n, void (*tick)(struct wctx *, void *),
+    void *arg, int period_ms);
 int pcall_ok(const struct pcall *pc);
 int pcall_error(const struct pcall *pc);
 struct manifest *pcall_manifest(const struct pcall *pc);
