@@ -73,6 +73,13 @@ topo_node_parse(const xmlNode *n, struct topo_node *nd)
 	nd->attach = attach;
 	nd->pool = pool;
 
+	if ((c = xml_child(n, "gateway")) != NULL) {
+		if (gw_parse(c, &nd->gw) == -1)
+			rc = -1;
+		else if (kind != NODE_GATEWAY)
+			rc = xml_error(ERR_INVALID, n, "node '%s' has gateway "
+			    "settings but is not of kind gateway", nd->name);
+	}
 	nd->nroutes = xml_count(n, "route");
 	if (nd->nroutes > 0 &&
 	    (nd->routes = calloc(nd->nroutes, sizeof(*nd->routes))) == NULL) {
@@ -178,9 +185,49 @@ topo_link_parse(const xmlNode *n, struct topo_link *l, int stub)
 	return rc;
 }
 
+int
+topo_node_copy(struct topo_node *dst, const struct topo_node *src)
+{
+	*dst = *src;
+	dst->routes = NULL;
+	dst->gw.forwards = NULL;
+	if (src->nroutes > 0) {
+		dst->routes = calloc(src->nroutes, sizeof(*dst->routes));
+		if (dst->routes == NULL) {
+			dst->nroutes = 0;
+			dst->gw.nforwards = 0;
+			return err_nomem();
+		}
+		memcpy(dst->routes, src->routes,
+		    src->nroutes * sizeof(*dst->routes));
+	}
+	if (gw_copy(&dst->gw, &src->gw) == -1) {
+		topo_node_clear(dst);
+		return -1;
+	}
+	return 0;
+}
+
+int
+topo_link_copy(struct topo_link *dst, const struct topo_link *src)
+{
+	*dst = *src;
+	dst->path = NULL;
+	if (src->npath > 0) {
+		dst->path = calloc(src->npath, sizeof(*dst->path));
+		if (dst->path == NULL) {
+			dst->npath = 0;
+			return err_nomem();
+		}
+		memcpy(dst->path, src->path, src->npath * sizeof(*dst->path));
+	}
+	return 0;
+}
+
 void
 topo_node_clear(struct topo_node *nd)
 {
+	gw_clear(&nd->gw);
 	free(nd->routes);
 	nd->routes = NULL;
 	nd->nroutes = 0;
@@ -214,11 +261,12 @@ topo_node_format(struct buf *b, const struct topo_node *nd)
 	buf_attr(b, "pip", nd->pip);
 	buf_attr(b, "location", nd->location);
 	buf_attr(b, "host", nd->host);
-	if (nd->nroutes == 0) {
+	if (nd->nroutes == 0 && !nd->gw.present) {
 		buf_puts(b, "/>\n");
 		return;
 	}
 	buf_puts(b, ">\n");
+	gw_format(b, &nd->gw, "    ");
 	for (size_t i = 0; i < nd->nroutes; i++)
 		buf_printf(b, "    <route to=\"%s\" via=\"%s\"/>\n",
 		    units_fmt_prefix(&nd->routes[i].to, tmp, sizeof(tmp)),
@@ -523,6 +571,8 @@ topo_check(const char *doc, const struct topo_node *nodes, size_t nn,
 
 		snprintf(where, sizeof(where), "/%s/node[@name='%s']", doc,
 		    nd->name);
+		if (gw_validate(&nd->gw, where, nd->line) == -1)
+			rc = -1;
 		if (nd->interfaces > 0 && ends[i] > nd->interfaces) {
 			rc = err_at(ERR_TOPOLOGY, where, nd->line, "node '%s' "
 			    "needs %u interfaces for its links but declares "

@@ -12,6 +12,7 @@
 #include <libxml/tree.h>
 
 #include "buf.h"
+#include "gateway.h"
 #include "units.h"
 #include "util.h"
 
@@ -48,6 +49,7 @@ struct topo_node {
 	char host[NAME_LEN];		/* pinned host (slices); "" = none */
 	struct topo_route *routes;	/* static routes, nroutes of them */
 	size_t nroutes;
+	struct gw_settings gw;		/* kind gateway only: home settings */
 	long line;			/* source line; 0 if built in code */
 };
 
@@ -90,6 +92,9 @@ struct topo_refs {
 int topo_node_parse(const xmlNode *n, struct topo_node *out);
 int topo_link_parse(const xmlNode *n, struct topo_link *out, int stub);
 void topo_node_clear(struct topo_node *nd);
+/* Deep copies (routes, gateway forwards, path); -1 on ENOMEM. */
+int topo_node_copy(struct topo_node *dst, const struct topo_node *src);
+int topo_link_copy(struct topo_link *dst, const struct topo_link *src);
 void topo_link_clear(struct topo_link *l);
 
 void topo_node_format(struct buf *b, const struct topo_node *nd);

@@ -39,6 +39,7 @@ ap_parse(const xmlNode *n, struct vnet_ap *ap)
 static int
 sub_parse(const xmlNode *n, struct vnet_sub *s)
 {
+	xmlNodePtr c;
 	uint64_t u;
 	int rc = 0;
 
@@ -55,6 +56,8 @@ sub_parse(const xmlNode *n, struct vnet_sub *s)
 	case 0: s->s_vlan = (unsigned)u; break;
 	case -1: rc = -1; break;
 	}
+	if ((c = xml_child(n, "gateway")) != NULL && gw_parse(c, &s->gw) == -1)
+		rc = -1;
 	return rc;
 }
 
@@ -171,6 +174,8 @@ vnet_check_access(const struct vnet *v)
 				rc = err_at(ERR_DUPLICATE, where, s->line,
 				    "subscriber name '%s' is used twice",
 				    s->name);
+		if (gw_validate(&s->gw, where, s->line) == -1)
+			rc = -1;
 	}
 	return rc;
 }
@@ -248,10 +253,54 @@ vnet_format(const struct vnet *v)
 			buf_printf(&b, " c-vlan=\"%u\"", s->c_vlan);
 		if (s->s_vlan)
 			buf_printf(&b, " s-vlan=\"%u\"", s->s_vlan);
-		buf_puts(&b, "/>\n");
+		if (!s->gw.present) {
+			buf_puts(&b, "/>\n");
+			continue;
+		}
+		buf_puts(&b, ">\n");
+		gw_format(&b, &s->gw, "    ");
+		buf_puts(&b, "  </subscriber>\n");
 	}
 	buf_puts(&b, "</vnet>\n");
 	return buf_steal(&b, NULL);
+}
+
+struct vnet *
+vnet_dup(const struct vnet *v)
+{
+	struct vnet *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		err_nomem();
+		return NULL;
+	}
+	*c = *v;
+	c->nnodes = c->nlinks = c->naps = c->nsubs = 0;
+	c->nodes = calloc(v->nnodes + 1, sizeof(*c->nodes));
+	c->links = calloc(v->nlinks + 1, sizeof(*c->links));
+	c->aps = calloc(v->naps + 1, sizeof(*c->aps));
+	c->subs = calloc(v->nsubs + 1, sizeof(*c->subs));
+	if (c->nodes == NULL || c->links == NULL || c->aps == NULL ||
+	    c->subs == NULL)
+		goto fail;
+	for (size_t i = 0; i < v->nnodes; i++, c->nnodes++)
+		if (topo_node_copy(&c->nodes[i], &v->nodes[i]) == -1)
+			goto fail;
+	for (size_t i = 0; i < v->nlinks; i++, c->nlinks++)
+		if (topo_link_copy(&c->links[i], &v->links[i]) == -1)
+			goto fail;
+	memcpy(c->aps, v->aps, v->naps * sizeof(*c->aps));
+	c->naps = v->naps;
+	for (size_t i = 0; i < v->nsubs; i++, c->nsubs++) {
+		c->subs[i] = v->subs[i];
+		if (gw_copy(&c->subs[i].gw, &v->subs[i].gw) == -1)
+			goto fail;
+	}
+	return c;
+fail:
+	vnet_free(c);
+	err_nomem();
+	return NULL;
 }
 
 void
@@ -266,6 +315,8 @@ vnet_free(struct vnet *v)
 	free(v->nodes);
 	free(v->links);
 	free(v->aps);
+	for (size_t i = 0; i < v->nsubs; i++)
+		gw_clear(&v->subs[i].gw);
 	free(v->subs);
 	free(v);
 }

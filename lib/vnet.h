@@ -42,6 +42,7 @@ struct vnet_sub {
 	char ap[NAME_LEN];		/* its access point */
 	char line_id[NAME_LEN];		/* access line; "" if not told */
 	unsigned c_vlan, s_vlan;	/* 1..4094; 0 = none */
+	struct gw_settings gw;		/* the home's own settings, if any */
 	long line;
 };
 
@@ -65,6 +66,8 @@ struct vnet *vnet_build(const xmlNode *root);
 int vnet_validate(const struct vnet *v, const struct topo_refs *refs);
 /* The canonical document; free() it.  NULL on ENOMEM. */
 char *vnet_format(const struct vnet *v);
+/* A deep copy of v, or NULL (ERR_NOMEM). */
+struct vnet *vnet_dup(const struct vnet *v);
 void vnet_free(struct vnet *v);
 
 #endif

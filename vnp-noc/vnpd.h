@@ -169,9 +169,6 @@ void vn_fail(struct vnpd *d, struct vn *v, const struct err *e);
 char *vn_manifest(const struct vn *v, const char *node, int64_t now);
 char *vn_list(struct vnpd *d, const char *owner);
 void vn_metrics(struct vnpd *d);
-struct vnet *vnet_dup(const struct vnet *v);
-int topo_node_copy(struct topo_node *dst, const struct topo_node *src);
-int topo_link_copy(struct topo_link *dst, const struct topo_link *src);
 int vn_assign_keys(struct vnpd *d, struct vnet *doc, const struct vnet *old);
 
 /* split.c: discovery at PIP */
