@@ -381,6 +381,7 @@ EOF
 st=$(call vnp1 POST "$U/v1/slices" "$T/s2.xml")
 [ "$st" = 201 ] || die "unmapped slice not allocated ($st: $(cat "$T/out"))"
 st=$(provision s2)
+cp "$T/out" "$T/s2.out"
 if [ "$st" = 200 ] && grep -q 'state="ready"' "$T/out"; then
 	ok "unmapped slice mapped by pipd and provisioned: $(grep -o '<node name="[xyz]"[^>]*host="h[12]"' "$T/out" | sed 's/.*name="\(.\)".*host="\(h.\)"/\1@\2/' | tr '\n' ' ')"
 else
@@ -390,8 +391,38 @@ ping_ok s2 x 10.2.1.2 && ping_ok s2 z 10.2.2.1 &&
     ok "unmapped: x pings y, z pings y over their links" ||
     bad "unmapped: pings"
 
+# Update by PUT: a new node c on h1 linked to a; h2 is not contacted.
+cat >"$T/s1b.xml" <<EOF
+<slice xmlns="urn:vnsm:1" name="s1" vnet="s1" pip="pip1" mapping="vnp">
+  <node name="a" cpu="0.1" memory="32MiB" host="h1"/>
+  <node name="b" cpu="0.1" memory="32MiB" host="h2"/>
+  <node name="c" cpu="0.1" memory="32MiB" host="h1"/>
+  <link name="a-b" bandwidth="10Mbit">
+    <end node="a" address="10.1.1.1/24"/><end node="b" address="10.1.1.2/24"/>
+  </link>
+  <link name="a-c" bandwidth="10Mbit">
+    <end node="a" address="10.1.2.1/24"/><end node="c" address="10.1.2.2/24"/>
+  </link>
+</slice>
+EOF
+n2=$(grep -c "PUT /v1/slices/s1.h2" "$T/h2.log")
+st=$(call vnp1 PUT "$U/v1/slices/s1" "$T/s1b.xml")
+if [ "$st" = 200 ] && [ "$(grep -c "PUT /v1/slices/s1.h2" "$T/h2.log")" = "$n2" ] &&
+    ping_ok s1 a 10.1.2.2 && ping_ok s1 a 10.1.1.2; then
+	ok "update: node c added on h1 only (h2 not contacted), a pings c and b"
+else
+	bad "update by PUT ($st: $(head -c 300 "$T/out"))"
+fi
+st=$(call vnp1 DELETE "$U/v1/slices/s1/nodes/c")
+if [ "$st" = 200 ] && ! grep -q '<node name="c"' "$T/out" &&
+    [ "$(grep -c "PUT /v1/slices/s1.h2" "$T/h2.log")" = "$n2" ]; then
+	ok "terminate node c: gone, h2 still not contacted"
+else
+	bad "terminate node ($st: $(head -c 300 "$T/out"))"
+fi
+
 # Migrate y to the other host; its links follow.
-yh=$(grep -o '<node name="y"[^>]*' "$T/out" | sed 's/.*host="\(h.\)".*/\1/')
+yh=$(grep -o '<node name="y"[^>]*' "$T/s2.out" | sed 's/.*host="\(h.\)".*/\1/')
 [ "$yh" = h1 ] && to=h2 || to=h1
 st=$(call vnp1 POST "$U/v1/slices/s2/nodes/y/migrate?host=$to")
 if [ "$st" = 200 ] && grep -q "<node name=\"y\"[^>]*host=\"$to\"" "$T/out" &&
