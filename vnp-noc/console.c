@@ -5,7 +5,9 @@
  * the output and the command's exit status (X-Exit-Status) come back
  * the same way.  `vno console` builds an interactive line console on
  * this (vno(1)).  During instantiation, console_check() makes sure every
- * node answers (`true` exits 0) before the VNet is declared ready.
+ * node answers (`true` exits 0) before the VNet is declared ready; a
+ * node whose driver cannot run commands at all (501) is let through
+ * with a warning, since there is nothing to check through exec.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,7 +148,18 @@ console_check(struct vnpd *d, struct wctx *w, struct vn *v)
 			if (pcall_ok(pc) && strcmp(pc->resp.exit_status,
 			    "0") == 0)
 				ok[idx[k]] = 1;
-			else if (bad++ == 0) {
+			else if (pc->resp.status == 501) {
+				/*
+				 * The node's driver cannot run commands (a VM
+				 * without a guest agent): nothing to check
+				 * through exec, and nothing wrong with the
+				 * node.  Said once, in the log.
+				 */
+				ok[idx[k]] = 1;
+				log_warnx("vnet %s/%s: node %s: its driver "
+				    "cannot run commands; console not checked",
+				    v->owner, v->name, node);
+			} else if (bad++ == 0) {
 				if (!pcall_ok(pc))
 					pcall_error(pc);
 				else
