@@ -1,11 +1,12 @@
 #!/bin/sh
 # vno console and vno exec against a VM node, through vnpd, pipd and
 # substrated (qemu driver, TCG): one PIP with one host (the agent in the
-# root namespace), a VNet of one VM and one netns node.  The VM boots in
-# ~10-20 s; vnpd declares the VNet ready only once the VM's console
-# answers (a driver that cannot run commands is let through: the
-# libvirt driver has no exec yet, reported as KNOWN).  Starts virtlogd/libvirtd if they are not running (as
-# 50-drivers-vm.sh does) and stops what it started.  Skips when the
+# root namespace), a VNet of one VM and one netns node.  vnpd checks
+# every node's console with exec before the VNet is ready; a driver
+# that cannot run commands (the libvirt driver has no exec yet) is let
+# through, and the test reports that as KNOWN instead of exec/console
+# results for the VM.  Starts virtlogd/libvirtd if they are not running
+# (as 50-drivers-vm.sh does) and stops what it started.  Skips when the
 # router image cannot be built or libvirt is missing.
 #
 # Usage: 46-vnpd-vm.sh BUILD_DIR
