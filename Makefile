@@ -189,7 +189,10 @@ check-build:
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@sh scripts/demo.sh $(BUILD)
+	@sh scripts/demo.sh up $(BUILD)
+
+demo-down:
+	@sh scripts/demo.sh down $(BUILD)
 
 bench: all
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done

@@ -1,24 +1,258 @@
 #!/bin/sh
-# make demo — the first thing a new user runs.
+# make demo / make demo-down: a whole multi-PIP substrate on one machine.
 #
-# The full demo (two PIPs with three hosts each in network namespaces,
-# ref5 created through vno, a ping from a to e across the PIP boundary)
-# needs substrated, pipd and vnpd, which are being built (README, "What
-# works today").  Until then this checks the reference VNet with the
-# same code the daemons use, and says what is next.
+#   demo.sh up BUILD     build the substrate, start the daemons, create
+#                        examples/ref5.xml through vno and prove it works
+#   demo.sh down BUILD   remove everything up made
+#
+# Two PIPs with three hosts each, every daemon in its own network
+# namespace with its own address (scripts/demo-net.sh), one vnpd, a local
+# CA.  Everything it makes lives in network namespaces named vnsm-demo-*
+# and vn-p[12]h[123]* and under /run/vnsm-demo; `down` removes all of it.
 set -eu
-B=${1:-build}
+
+B=${2:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+B=$(cd "$B" && pwd)
+D=/run/vnsm-demo
+NET=10.77.0
+HOSTS="p1h1:12 p1h2:13 p1h3:14 p2h1:22 p2h2:23 p2h3:24"
+PORT=8443
+VNO="$B/bin/vno"
 
-echo "== vnsm demo"
-echo "-- the reference VNet, examples/ref5.xml:"
-"$B/bin/vno" validate -v examples/ref5.xml
-sed -n 's/.*<node name="\([^"]*\)".*pip="\([^"]*\)".*/   node \1 on \2/p' \
-    examples/ref5.xml
-sed -n 's/.*<link name="\([^"]*\)".*/   link \1/p' examples/ref5.xml
-echo "-- every example document:"
-"$B/bin/vno" validate -v examples/*.xml
-echo
-echo "The multi-PIP demo (vnpd, two pipd, six substrated on namespaces)"
-echo "is not built yet; README.md says what works today."
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+die() { echo "demo: $*" >&2; exit 1; }
+
+# run NAME NS PROG ARGS...: start a daemon in the foreground of namespace
+# NS, in the background of this shell, logging to $D/log/NAME.log.
+run() {
+	name=$1 ns=$2
+	shift 2
+	nsenter --net=/run/netns/vnsm-demo-"$ns" "$@" \
+	    >"$D/log/$name.log" 2>&1 &
+	echo "$! $name" >>"$D/pids"
+}
+
+certs() {
+	ca="$B/bin/vnsm-ca"
+	"$ca" init "$D/ca" --name "vnsm demo CA" >/dev/null
+	"$ca" issue "$D/ca" --role vnpd --name vnp1 --san IP:$NET.1 >/dev/null
+	"$ca" issue "$D/ca" --role pipd --name pip1 --san IP:$NET.11 >/dev/null
+	"$ca" issue "$D/ca" --role pipd --name pip2 --san IP:$NET.21 >/dev/null
+	for h in $HOSTS; do
+		"$ca" issue "$D/ca" --role substrated --name "${h%%:*}" \
+		    --san "IP:$NET.${h#*:}" >/dev/null
+	done
+	"$ca" issue "$D/ca" --role vno --name alice >/dev/null
+}
+
+tls() {	# tls NAME: the certificate lines of a config
+	printf 'ca %s/ca/ca.crt\ncert %s/ca/%s.crt\nkey %s/ca/%s.key\n' \
+	    "$D" "$D" "$1" "$D" "$1"
+}
+
+agent_conf() {	# agent_conf HOST OCTET PIP PIPOCTET
+	{
+		echo "listen $NET.$2:$PORT"
+		tls "$1"
+		echo "pipd $3"
+		echo "pipd-address $NET.$4:$PORT"
+		echo "report-interval 1s"
+		echo "host $1"
+		echo "pip $3"
+		echo "underlay $NET.$2"
+		echo "underlay-interface ul0"
+		echo "cpu 4"
+		echo "memory 4GiB"
+		echo "interfaces 64"
+		echo "drivers netns"
+		echo "tunnel-backend auto"
+		echo "state $D/state/$1.db"
+		echo "run-dir $D/run/$1"
+		echo "pidfile $D/run/$1.pid"
+		echo "id-prefix $1"
+		echo "[pool router]"
+		echo "kind netns"
+		echo "image router"
+		echo "cpu 1"
+		echo "memory 64MiB"
+		echo "depth ${POOL_DEPTH:-2}"
+	} >"$D/etc/$1.conf"
+}
+
+pip_conf() {	# pip_conf PIP OCTET PEER PEEROCTET
+	p=$1
+	n=${p#pip}
+	{
+		echo "name $p"
+		echo "listen $NET.$2:$PORT"
+		tls "$p"
+		echo "state $D/state/$p.db"
+		echo "pidfile $D/run/$p.pid"
+		echo "report-interval 1s"
+		echo "advertise full"
+		for i in 1 2 3; do
+			echo "[host p${n}h$i]"
+			echo "agent $NET.$((${2} + i)):$PORT"
+			echo "underlay $NET.$((${2} + i))"
+			echo "location site$n"
+			echo "cpu 4"
+			echo "memory 4GiB"
+			echo "interfaces 64"
+		done
+		for l in 1-2 2-3 3-1; do
+			echo "[link p${n}h${l%-*}-p${n}h${l#*-}]"
+			echo "from p${n}h${l%-*}"
+			echo "to p${n}h${l#*-}"
+			echo "bandwidth 1Gbit"
+		done
+		# Hosts 3 of pip1 and 1 of pip2 face each other.
+		if [ "$n" = 1 ]; then h=3; else h=1; fi
+		echo "[peering $3]"
+		echo "host p${n}h$h"
+		echo "address $NET.$((${2} + h))"
+		echo "bandwidth 1Gbit"
+	} >"$D/etc/$p.conf"
+}
+
+vnp_conf() {
+	{
+		echo "listen $NET.1:$PORT"
+		tls vnp1
+		echo "state $D/state/vnp1.db"
+		echo "pidfile $D/run/vnp1.pid"
+		echo "discovery ${DISCOVERY:-pip}"
+		echo "[pip pip1]"
+		echo "address $NET.11:$PORT"
+		echo "[pip pip2]"
+		echo "address $NET.21:$PORT"
+	} >"$D/etc/vnp1.conf"
+	{
+		echo "endpoint $NET.1:$PORT"
+		echo "ca $D/ca/ca.crt"
+		echo "cert $D/ca/alice.crt"
+		echo "key $D/ca/alice.key"
+		echo "vnpd-name vnp1"
+	} >"$D/etc/vno.conf"
+}
+
+# wait_for SECONDS CMD...: retry CMD every 0.2 s until it succeeds.
+wait_for() {
+	n=$(($1 * 5))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || return 1
+		sleep 0.2
+	done
+}
+
+running() {
+	[ -f "$D/pids" ] || return 1
+	while read -r pid name; do
+		kill -0 "$pid" 2>/dev/null && return 0
+	done <"$D/pids"
+	return 1
+}
+
+up() {
+	[ "$(id -u)" -eq 0 ] || die "run me as root (make demo)"
+	if running; then
+		echo "A vnsm demo is already running (see $D/pids)."
+		echo "Use it (. $D/env), or remove it with: make demo-down"
+		exit 1
+	fi
+	down quiet
+	mkdir -p "$D/ca" "$D/etc" "$D/state" "$D/log" "$D/run"
+	: >"$D/pids"
+	trap 'echo "demo: failed; logs are in $D/log; make demo-down removes it" >&2' EXIT
+
+	say "Substrate: 2 PIPs x 3 hosts, 1 VNP, each in its own namespace"
+	sh scripts/demo-net.sh up
+	sh scripts/demo-net.sh list | sed 's/^/   /'
+
+	say "Local CA and certificates ($D/ca)"
+	certs
+	"$B/bin/vnsm-ca" list "$D/ca" | sed 's/^/   /'
+
+	say "Starting 6 substrated, 2 pipd, 1 vnpd"
+	pip_conf pip1 11 pip2 20
+	pip_conf pip2 21 pip1 10
+	for h in $HOSTS; do
+		name=${h%%:*}
+		case $name in p1*) pip=pip1 po=11 ;; *) pip=pip2 po=21 ;; esac
+		agent_conf "$name" "${h#*:}" "$pip" "$po"
+		mkdir -p "$D/run/$name"
+		run "$name" "$name" "$B/bin/substrated" -d -f "$D/etc/$name.conf"
+	done
+	run pip1 pip1 "$B/bin/pipd" -d -f "$D/etc/pip1.conf"
+	run pip2 pip2 "$B/bin/pipd" -d -f "$D/etc/pip2.conf"
+	vnp_conf
+	run vnp1 vnp "$B/bin/vnpd" -d -f "$D/etc/vnp1.conf"
+	cat >"$D/env" <<EOF
+export VNO_CONFIG=$D/etc/vno.conf
+export PATH=$B/bin:\$PATH
+EOF
+	export VNO_CONFIG="$D/etc/vno.conf"
+	wait_for 20 "$VNO" list || die "vnpd does not answer; see $D/log/vnp1.log"
+	# Let every agent report (and fill its pool) before the first VNet.
+	sleep 2
+	sed 's/^/   /' "$D/pids"
+
+	say "vno create examples/ref5.xml --wait"
+	"$VNO" create examples/ref5.xml --wait
+
+	say "vno status ref5"
+	"$VNO" status ref5
+
+	say "Proof: a pings e across the PIP boundary (a on pip1, e on pip2)"
+	"$VNO" exec ref5 a -- ping -c 3 -W 2 10.0.5.2
+
+	say "Proof: a command through e's console"
+	"$VNO" exec ref5 e -- ip -br addr
+
+	trap - EXIT
+	say "The demo is running. Drive it with vno:"
+	cat <<EOF
+   . $D/env                      # sets VNO_CONFIG and PATH
+   vno list
+   vno status ref5
+   vno topo ref5 --format dot
+   vno console ref5 a            # an interactive console on node a
+   vno exec ref5 c -- ip route
+   vno migrate ref5 b --to p1h3
+   vno delete ref5
+   make demo-down                # removes everything the demo made
+EOF
+}
+
+down() {
+	if [ -f "$D/pids" ]; then
+		[ "${1:-}" = quiet ] || echo "stopping the demo's daemons"
+		while read -r pid name; do
+			kill "$pid" 2>/dev/null || true
+		done <"$D/pids"
+		sleep 0.5
+		while read -r pid name; do
+			kill -9 "$pid" 2>/dev/null || true
+		done <"$D/pids"
+	fi
+	# Virtual nodes the demo's agents made (their ids start with the
+	# host name), then the substrate's own namespaces.
+	for ns in $(ip netns list | awk '{print $1}' |
+	    grep -E '^vn-p[12]h[123]' || true); do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null ||
+		    true
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	sh scripts/demo-net.sh down
+	rm -rf "$D"
+	[ "${1:-}" = quiet ] || echo "demo removed"
+}
+
+case "${1:-}" in
+up) up ;;
+down) down ;;
+*) echo "usage: demo.sh up|down [BUILD]" >&2; exit 2 ;;
+esac

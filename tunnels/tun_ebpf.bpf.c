@@ -30,6 +30,8 @@
 
 #include "tun_ebpf.h"
 
+#define TUN_EALREADY	114	/* errno EALREADY; no errno.h in BPF */
+
 #ifndef BPF_F_ADJ_ROOM_DECAP_L3_IPV4
 #define BPF_F_ADJ_ROOM_DECAP_L3_IPV4	(1ULL << 7)
 #endif
@@ -242,7 +244,22 @@ encap(struct __sk_buff *skb, struct tun_bpf_link *l, __be16 proto)
 	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) != 0)
 		return drop(slot);
 	if (proto == bpf_htons(ETH_P_IP)) {
-		if (bpf_skb_adjust_room(skb, room, BPF_ADJ_ROOM_MAC, flags))
+		long err = bpf_skb_adjust_room(skb, room, BPF_ADJ_ROOM_MAC,
+		    flags);
+
+		/*
+		 * A packet decapsulated on this host and routed by a node
+		 * into another tunnel keeps the kernel's encapsulation mark
+		 * when the underlay is a veth (only the kernel's own tunnel
+		 * devices clear it on receive), and the kernel refuses to
+		 * encapsulate it twice.  Add the room without the offload
+		 * hints then: such a packet came over a veth underlay and
+		 * never meets a NIC that would segment it.
+		 */
+		if (err == -TUN_EALREADY)
+			err = bpf_skb_adjust_room(skb, room, BPF_ADJ_ROOM_MAC,
+			    BPF_F_ADJ_ROOM_FIXED_GSO);
+		if (err)
 			return drop(slot);
 	} else {
 		/* Non-IP frame on an L2 link: plain head room, no GSO. */
