@@ -4,7 +4,7 @@
 # namespace attached too, so that `vno` works from the user's shell.
 #
 #   demo-net.sh up      make it (fails if it exists)
-#   demo-net.sh down    remove it, and every namespace named vnsm-demo-*
+#   demo-net.sh down    remove it: every namespace named vnsm-demo-*
 #   demo-net.sh list    the namespaces and their underlay addresses
 #
 # Underlay 10.77.0.0/24:  .254 root namespace   .1 vnpd
@@ -12,9 +12,11 @@
 #                         .12-.14 pip1's hosts  .22-.24 pip2's hosts
 set -eu
 
-PFX=vnsm-demo
+# VNSM_DEMO_NAME and VNSM_DEMO_NET let a test build its own copy beside
+# a running demo.
+PFX=${VNSM_DEMO_NAME:-vnsm-demo}
 SW=$PFX-sw			# namespace holding the underlay switch
-NET=10.77.0
+NET=${VNSM_DEMO_NET:-10.77.0}
 HOSTS="vnp:1 pip1:11 p1h1:12 p1h2:13 p1h3:14 pip2:21 p2h1:22 p2h2:23 p2h3:24"
 
 ns_up() {	# ns_up NAME OCTET

@@ -9,14 +9,21 @@
 # namespace with its own address (scripts/demo-net.sh), one vnpd, a local
 # CA.  Everything it makes lives in network namespaces named vnsm-demo-*
 # and vn-p[12]h[123]* and under /run/vnsm-demo; `down` removes all of it.
+#
+# The environment may rename it all, so that a test can run its own copy
+# beside a user's demo: VNSM_DEMO_NAME (vnsm-demo), VNSM_DEMO_NET
+# (10.77.0), VNSM_DEMO_TAG (prefix of every node id; empty).
 set -eu
 
 B=${2:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 B=$(cd "$B" && pwd)
-D=/run/vnsm-demo
-NET=10.77.0
+NAME=${VNSM_DEMO_NAME:-vnsm-demo}
+NET=${VNSM_DEMO_NET:-10.77.0}
+TAG=${VNSM_DEMO_TAG:-}
+export VNSM_DEMO_NAME=$NAME VNSM_DEMO_NET=$NET
+D=/run/$NAME
 HOSTS="p1h1:12 p1h2:13 p1h3:14 p2h1:22 p2h2:23 p2h3:24"
 PORT=8443
 VNO="$B/bin/vno"
@@ -29,7 +36,7 @@ die() { echo "demo: $*" >&2; exit 1; }
 run() {
 	name=$1 ns=$2
 	shift 2
-	nsenter --net=/run/netns/vnsm-demo-"$ns" "$@" \
+	nsenter --net=/run/netns/"$NAME-$ns" "$@" \
 	    >"$D/log/$name.log" 2>&1 &
 	echo "$! $name" >>"$D/pids"
 }
@@ -71,7 +78,7 @@ agent_conf() {	# agent_conf HOST OCTET PIP PIPOCTET
 		echo "state $D/state/$1.db"
 		echo "run-dir $D/run/$1"
 		echo "pidfile $D/run/$1.pid"
-		echo "id-prefix $1"
+		echo "id-prefix $TAG$1"
 		echo "[pool router]"
 		echo "kind netns"
 		echo "image router"
@@ -241,7 +248,7 @@ down() {
 	# Virtual nodes the demo's agents made (their ids start with the
 	# host name), then the substrate's own namespaces.
 	for ns in $(ip netns list | awk '{print $1}' |
-	    grep -E '^vn-p[12]h[123]' || true); do
+	    grep -E "^vn-${TAG}p[12]h[123]" || true); do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null ||
 		    true
 		ip netns del "$ns" 2>/dev/null || true
