@@ -289,7 +289,8 @@ vnet_dup(const struct vnet *v)
 	for (size_t i = 0; i < v->nlinks; i++, c->nlinks++)
 		if (topo_link_copy(&c->links[i], &v->links[i]) == -1)
 			goto fail;
-	memcpy(c->aps, v->aps, v->naps * sizeof(*c->aps));
+	if (v->naps > 0)	/* v->aps is NULL when there are none */
+		memcpy(c->aps, v->aps, v->naps * sizeof(*c->aps));
 	c->naps = v->naps;
 	for (size_t i = 0; i < v->nsubs; i++, c->nsubs++) {
 		c->subs[i] = v->subs[i];
