@@ -404,9 +404,11 @@ vn_assign_keys(struct vnpd *d, struct vnet *doc, const struct vnet *old)
 	for (size_t i = 0; i < doc->nlinks; i++)
 		if (doc->links[i].key == 0) {
 			doc->links[i].key = first++;
+			/* A VNI has 24 bits, and pipd's VNIs start at 2^23. */
 			if (doc->links[i].encap == ENCAP_VXLAN &&
-			    doc->links[i].key > VXLAN_VNI_MAX)
-				doc->links[i].key %= VXLAN_VNI_MAX;
+			    doc->links[i].key >= VNPD_VNI_END)
+				doc->links[i].key = (doc->links[i].key - 1) %
+				    (VNPD_VNI_END - 1) + 1;
 		}
 	return 0;
 }

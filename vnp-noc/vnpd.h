@@ -30,6 +30,7 @@
 #define VNPD_PIPS_MAX	32		/* PIPs in one configuration */
 #define VNPD_WORKERS	4		/* job threads */
 #define VNPD_KEY_MAX	0x7fffffffu	/* our tunnel keys: 1 .. 2^31 - 1 */
+#define VNPD_VNI_END	0x800000u	/* our VXLAN VNIs: 1 .. 2^23 - 1 */
 
 /* One PIP as the configuration names it. */
 struct vnpd_pip {
