@@ -314,6 +314,14 @@ echo "$out" | grep -qx /tmp && echo "$out" | grep -qx hi-42 &&
 check "vno topo --format dot" sh -c "$BIN/vno topo ref5 --format dot | grep -q 'style=dashed'"
 check "vno locate" sh -c "$BIN/vno locate ref5 c | grep -q running"
 
+# Exit codes of vno's own failures.
+vno --endpoint 127.0.0.1:1 list >/dev/null 2>&1
+[ $? = 5 ] && ok "vno: vnpd unreachable -> exit 5" || bad "unreachable: exit not 5"
+VNO_ENDPOINT= "$BIN/vno" --config /dev/null list >/dev/null 2>&1
+[ $? = 2 ] && ok "vno: no endpoint -> exit 2" || bad "no endpoint: exit not 2"
+vno status nosuch >/dev/null 2>&1
+[ $? = 3 ] && ok "vno status of an unknown VNet -> exit 3" || bad "unknown VNet: exit not 3"
+
 # 3. another VNO --------------------------------------------------------------
 bob status ref5 >"$T/bob.out" 2>&1
 rc=$?
