@@ -110,9 +110,12 @@ make_member(struct sd *sd, struct drv *d, struct store *st, size_t i,
 		goto fail;
 	if (d->ops->start(d, id) == -1 ||
 	    (pc->slot != SD_SLOT_NETNS && wait_boot(d, id) == -1) ||
+	    (pc->kind == NODE_GATEWAY && sd_gw_base(sd, d, id) == -1) ||
 	    d->ops->pause(d, id) == -1 ||
 	    sd_state_member_put(st, id, pc->name, "pool-ready") == -1) {
 		d->ops->delete(d, id);
+		if (pc->kind == NODE_GATEWAY)
+			sd_gw_forget(sd, id);
 		goto fail;
 	}
 	return 0;

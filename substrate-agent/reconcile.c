@@ -348,6 +348,9 @@ sd_reconcile(struct sd *sd)
 				    err_last()->msg);
 				err_reset();
 			}
+	/* Gateways: rules and dnsmasq as their slices say. */
+	for (struct sd_slice *s = sd->slices; s != NULL; s = s->next)
+		sd_gw_restore(sd, s);
 	log_info("reconcile: %u nodes adopted, %u re-made, %u removed, %u "
 	    "pool members adopted", adopted, remade, removed, members);
 	rc = 0;

@@ -42,7 +42,7 @@
 #include "tunnel.h"
 
 /* One entry of the undo log of an apply. */
-enum undo_kind { U_NODE, U_ATTACH, U_DETACH, U_BRIDGE, U_STUB };
+enum undo_kind { U_NODE, U_ATTACH, U_DETACH, U_BRIDGE, U_STUB, U_GW };
 struct undo {
 	enum undo_kind kind;
 	enum sd_slot slot;
@@ -50,6 +50,7 @@ struct undo {
 	struct vnode_if ifc;		/* U_ATTACH: name; U_DETACH: all */
 	char bridge[IFNAMSIZ];		/* U_BRIDGE */
 	struct sd_link *link;		/* U_STUB: in the new slice */
+	struct sd_node *node;		/* U_GW: the gateway as it was (old) */
 };
 
 struct apply {
@@ -232,6 +233,9 @@ check(struct apply *a)
 			continue;
 		}
 		if (image_check(sd, sl, nd) == -1)
+			rc = -1;
+		if (nd->kind == NODE_GATEWAY && sd_gw_check(sl, nd, where) ==
+		    -1)
 			rc = -1;
 		for (size_t j = 0; j < sl->nlinks; j++)
 			nif += (strcmp(sl->links[j].end[0].node, nd->name) == 0)
@@ -447,6 +451,18 @@ plan(struct apply *a)
 			if (n->slot == SD_SLOT_NETNS && sd->conf->netns_limits)
 				n->spec.flags |= VNODE_F_CGROUP;
 		}
+		if (n->kind == NODE_GATEWAY) {
+			const struct topo_link *st = sd_gw_stub(sl, n->name);
+
+			memset(&n->gw, 0, sizeof(n->gw));
+			if (st != NULL) {
+				str_lcpy(n->gw.subscriber, st->peer_host[0] !=
+				    '\0' ? st->peer_host : st->peer_node,
+				    sizeof(n->gw.subscriber));
+				str_lcpy(n->gw.stub, st->name,
+				    sizeof(n->gw.stub));
+			}
+		}
 		/* Routes: always as asked. */
 		n->spec.nroutes = nd->nroutes;
 		for (size_t r = 0; r < nd->nroutes; r++) {
@@ -520,6 +536,37 @@ undo_push(struct apply *a, const struct undo *u)
 	return 0;
 }
 
+/* The request's node called name (it is there: plan made n from it). */
+static const struct topo_node *
+req_node(const struct slice *sl, const char *name)
+{
+	ssize_t i = topo_node_find(sl->nodes, sl->nnodes, name);
+
+	return i < 0 ? NULL : &sl->nodes[i];
+}
+
+/*
+ * Undo of a gateway's settings: the old slice's <gateway> again, on the
+ * node as it was (its document is parsed once more: failures only).
+ */
+static void
+gw_undo(struct apply *a, struct sd_node *on)
+{
+	struct slice *old;
+	const struct topo_node *nd;
+
+	if (a->old == NULL || a->old->doc == NULL || (old = slice_parse(
+	    a->old->doc, strlen(a->old->doc), a->old->name)) == NULL) {
+		log_warnx("undo: gateway %s: old settings unreadable", on->id);
+		return;
+	}
+	nd = req_node(old, on->name);
+	if (sd_gw_apply(a->sd, a->sd->drv[on->slot], on, nd != NULL ?
+	    &nd->gw : NULL, 0) == -1)
+		log_warnx("undo: gateway %s: %s", on->id, err_last()->msg);
+	slice_free(old);
+}
+
 /* Replay the undo log backwards; errors are logged, not returned. */
 static void
 undo_all(struct apply *a)
@@ -534,6 +581,10 @@ undo_all(struct apply *a)
 		switch (u->kind) {
 		case U_NODE:
 			r = d->ops->delete(d, u->id);
+			sd_gw_forget(sd, u->id);
+			break;
+		case U_GW:
+			gw_undo(a, u->node);
 			break;
 		case U_ATTACH:
 			r = d->ops->detach(d, u->id, u->ifc.name);
@@ -624,6 +675,24 @@ rebind(struct apply *a, struct sd_node *n, const struct vnode_spec *want)
 	return 0;
 }
 
+/*
+ * A gateway node's LAN interface (the one serving its stub) and its
+ * settings from the request; force re-applies everything.
+ */
+static int
+gw_bind(struct apply *a, struct sd_node *n, int force)
+{
+	const struct topo_node *nd = req_node(a->req, n->name);
+	const struct vnode_if *f = if_of_link(n, n->gw.stub);
+
+	if (f == NULL)
+		return err_set(ERR_INTERNAL, "gateway '%s' has no interface on "
+		    "its stub '%s'", n->name, n->gw.stub);
+	str_lcpy(n->gw.lan_if, f->name, sizeof(n->gw.lan_if));
+	return sd_gw_apply(a->sd, a->sd->drv[n->slot], n, nd != NULL ?
+	    &nd->gw : NULL, force);
+}
+
 /* Step 5 for one new node: re-bind its pool member, or make it now. */
 static int
 make_node(struct apply *a, struct sd_node *n)
@@ -653,6 +722,8 @@ make_node(struct apply *a, struct sd_node *n)
 	metric_add(sd->m_claim, "how=\"demand\"", 1);
 done:
 	n->state = VNODE_ST_RUNNING;
+	if (n->kind == NODE_GATEWAY && gw_bind(a, n, 1) == -1)
+		goto fail;
 	a->t_virt += now_ms() - t0;
 	log_debug("slice %s: node %s is %s (%s, %.2f ms)", a->nw->name,
 	    n->name, n->id, n->pooled ? "claimed" : "made", now_ms() - t0);
@@ -726,6 +797,12 @@ update_node(struct apply *a, struct sd_node *n)
 	if (routes_changed && n->slot == SD_SLOT_NETNS &&
 	    sd_netns_routes(n->id, &n->spec) == -1)
 		goto fail;
+	if (n->kind == NODE_GATEWAY) {
+		u.kind = U_GW;
+		u.node = sd_node_find(a->old, n->name);
+		if (undo_push(a, &u) == -1 || gw_bind(a, n, 0) == -1)
+			goto fail;
+	}
 	a->t_topo += now_ms() - t0;
 	return 0;
 fail:
@@ -744,13 +821,18 @@ commit(struct apply *a, const char *doc, size_t len)
 		return err_nomem();
 	if (store_begin(sd->st) == -1)
 		return -1;
-	for (struct sd_node *n = a->nw->nodes; n != NULL; n = n->next)
+	for (struct sd_node *n = a->nw->nodes; n != NULL; n = n->next) {
 		if (sd_state_node_put(sd->st, a->nw->name, n, "up") == -1)
 			goto fail;
+		if (n->kind == NODE_GATEWAY && sd_state_gw_put(sd->st,
+		    a->nw->name, n, link_find(a->nw, n->gw.stub)) == -1)
+			goto fail;
+	}
 	for (struct sd_node *n = a->old != NULL ? a->old->nodes : NULL;
 	    n != NULL; n = n->next)
 		if (sd_node_find(a->nw, n->name) == NULL &&
-		    sd_state_node_del(sd->st, n->id) == -1)
+		    (sd_state_node_del(sd->st, n->id) == -1 ||
+		    sd_state_gw_del(sd->st, n->id) == -1))
 			goto fail;
 	if (sd_state_slice_put(sd->st, a->nw) == -1 ||
 	    store_commit(sd->st) == -1)
@@ -791,6 +873,8 @@ remove_gone(struct sd *sd, struct sd_slice *old, struct sd_slice *nw)
 			    err_last()->msg);
 			err_reset();
 		}
+		if (n->kind == NODE_GATEWAY)
+			sd_gw_forget(sd, n->id);
 	}
 }
 
@@ -980,7 +1064,8 @@ sd_slice_delete(struct sd *sd, const char *name, char **out, size_t *outlen)
 	if (store_begin(sd->st) == -1)
 		return -1;
 	for (struct sd_node *n = s->nodes; n != NULL; n = n->next)
-		if (sd_state_node_del(sd->st, n->id) == -1)
+		if (sd_state_node_del(sd->st, n->id) == -1 ||
+		    sd_state_gw_del(sd->st, n->id) == -1)
 			goto fail;
 	if (sd_state_slice_del(sd->st, name) == -1 ||
 	    store_commit(sd->st) == -1)

@@ -52,6 +52,20 @@ static const char *const migrations[] = {
 	"  node0 TEXT NOT NULL,"
 	"  node1 TEXT NOT NULL,"
 	"  PRIMARY KEY (slice, name))",
+	/* 2: who each gateway node serves (identity, for operators). */
+	"CREATE TABLE gateways ("
+	"  id TEXT PRIMARY KEY,"		/* the gateway node */
+	"  slice TEXT NOT NULL,"
+	"  node TEXT NOT NULL,"
+	"  subscriber TEXT NOT NULL,"		/* "" if not told */
+	"  stub TEXT NOT NULL,"			/* the home's tunnel */
+	"  stub_id TEXT NOT NULL,"		/* its vnsm id */
+	"  encap INTEGER NOT NULL,"
+	"  key INTEGER NOT NULL,"		/* GRE key of the tunnel */
+	"  remote INTEGER NOT NULL,"		/* home underlay; 0 pending */
+	"  lan_if TEXT NOT NULL,"
+	"  c_vlan INTEGER NOT NULL,"		/* 0 = none */
+	"  s_vlan INTEGER NOT NULL)",
 };
 
 static const struct store_schema schema = { migrations, NELEM(migrations) };
@@ -184,6 +198,45 @@ sd_state_slice_del(struct store *st, const char *name)
 		return -1;
 	if ((s = store_prepare(st, "DELETE FROM slices WHERE name = ?")) ==
 	    NULL || store_bind_text(st, s, 1, name) == -1)
+		return -1;
+	return store_step(st, s) == -1 ? -1 : 0;
+}
+
+/* Record who gateway node n of slice serves, through stub. */
+int
+sd_state_gw_put(struct store *st, const char *slice, const struct sd_node *n,
+    const struct sd_link *stub)
+{
+	struct sqlite3_stmt *s;
+
+	if ((s = store_prepare(st, "INSERT OR REPLACE INTO gateways (id, "
+	    "slice, node, subscriber, stub, stub_id, encap, key, remote, "
+	    "lan_if, c_vlan, s_vlan) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")) ==
+	    NULL)
+		return -1;
+	if (store_bind_text(st, s, 1, n->id) == -1 ||
+	    store_bind_text(st, s, 2, slice) == -1 ||
+	    store_bind_text(st, s, 3, n->name) == -1 ||
+	    store_bind_text(st, s, 4, n->gw.subscriber) == -1 ||
+	    store_bind_text(st, s, 5, n->gw.stub) == -1 ||
+	    store_bind_text(st, s, 6, stub != NULL ? stub->id : "") == -1 ||
+	    store_bind_int(st, s, 7, stub != NULL ? stub->encap : 0) == -1 ||
+	    store_bind_int(st, s, 8, stub != NULL ? stub->key : 0) == -1 ||
+	    store_bind_int(st, s, 9, stub != NULL ? stub->remote : 0) == -1 ||
+	    store_bind_text(st, s, 10, n->gw.lan_if) == -1 ||
+	    store_bind_int(st, s, 11, n->gw.c_vlan) == -1 ||
+	    store_bind_int(st, s, 12, n->gw.s_vlan) == -1)
+		return -1;
+	return store_step(st, s) == -1 ? -1 : 0;
+}
+
+int
+sd_state_gw_del(struct store *st, const char *id)
+{
+	struct sqlite3_stmt *s;
+
+	if ((s = store_prepare(st, "DELETE FROM gateways WHERE id = ?")) ==
+	    NULL || store_bind_text(st, s, 1, id) == -1)
 		return -1;
 	return store_step(st, s) == -1 ? -1 : 0;
 }

@@ -91,6 +91,16 @@ struct sd_conf {
 	size_t npools;
 };
 
+/* Who a gateway node serves (kind gateway only; else all empty). */
+struct sd_gwid {
+	char subscriber[NAME_LEN];	/* the home: its stub's <peer node>;
+					   "" if the slice does not say */
+	char stub[NAME_LEN];		/* the home's stub (its tunnel) */
+	char lan_if[IFNAMSIZ];		/* the node's interface on that stub */
+	unsigned c_vlan, s_vlan;	/* 1..4094, 0 = none: recorded only
+					   (host slices carry none yet) */
+};
+
 /* One virtual node of a host slice. */
 struct sd_node {
 	char id[VNODE_ID_MAX];
@@ -104,6 +114,7 @@ struct sd_node {
 	enum vnode_state state;
 	struct vnode_spec spec;	/* as the driver has it now */
 	char iflink[VNODE_IF_MAX][NAME_LEN]; /* link served by spec.ifs[i] */
+	struct sd_gwid gw;	/* kind gateway: its home */
 	struct sd_node *next;
 };
 
@@ -194,6 +205,23 @@ int sd_state_slice_put(struct store *st, const struct sd_slice *s);
 int sd_state_slice_del(struct store *st, const char *name);
 int sd_state_member_put(struct store *st, const char *id, const char *pool,
     const char *phase);
+
+int sd_state_gw_put(struct store *st, const char *slice,
+    const struct sd_node *n, const struct sd_link *stub);
+int sd_state_gw_del(struct store *st, const char *id);
+
+/* gateway.c */
+/* The closed base ruleset of a pool member of kind gateway. */
+int sd_gw_base(struct sd *sd, struct drv *d, const char *id);
+/* Bring gateway n to settings gw (NULL: defaults); 0 or -1. */
+int sd_gw_apply(struct sd *sd, struct drv *d, struct sd_node *n,
+    const struct gw_settings *gw, int force);
+void sd_gw_forget(struct sd *sd, const char *id);
+const struct topo_link *sd_gw_stub(const struct slice *sl, const char *name);
+int sd_gw_check(const struct slice *sl, const struct topo_node *nd,
+    const char *where);
+/* Re-apply every gateway of slice s after a restart (reconcile). */
+void sd_gw_restore(struct sd *sd, struct sd_slice *s);
 
 /* slices.c */
 struct sd_slice *sd_slice_find(struct sd *sd, const char *name);
