@@ -361,6 +361,82 @@ START_TEST(vmap_fixed)
 }
 END_TEST
 
+
+/*
+ * The state store: a VNet with its parts, steps and failure saved, then
+ * loaded back by a fresh vnpd (as after a restart); keys never repeat.
+ */
+START_TEST(store_round_trip)
+{
+	char path[] = "/tmp/vnsm-test-vnpd.XXXXXX", db[64];
+	struct vnpd d, d2;
+	struct vnet *doc = load_vnet("examples/ref5.xml");
+	struct advert *ads[2] = { NULL, NULL };
+	int excluded[2] = { 0, 0 };
+	struct plan *p = plan_new(doc, 2);
+	struct vn *v, *w;
+	uint32_t k1, k2;
+
+	ck_assert_ptr_nonnull(mkdtemp(path));
+	snprintf(db, sizeof(db), "%s/vnpd.db", path);
+	conf.state = db;
+	memset(&d, 0, sizeof(d));
+	d.conf = &conf;
+	ck_assert_int_eq(vstore_open(&d), 0);
+	ck_assert_int_eq(vstore_load(&d), 0);
+	ck_assert_ptr_null(d.vnets);
+	v = vn_new("alice", doc, DISC_VNP);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(split_assign(&conf, doc, ads, excluded, NULL, p), 0);
+	ck_assert_int_eq(split_build(&conf, doc, p, 1000, &v->parts,
+	    &v->nparts), 0);
+	v->parts[0].state = PART_ALLOCATED;
+	v->parts[1].state = PART_ALLOCATING;
+	v->step_ms[STEP_MAPPING] = 1.5;
+	v->state = VS_FAILED;
+	v->err.code = ERR_NO_RESOURCES;
+	str_lcpy(v->err.msg, "PIP pip2: no room", sizeof(v->err.msg));
+	ck_assert_int_eq(vstore_save(&d, v), 0);
+	ck_assert_int_eq(vstore_keys(&d, 5, &k1), 0);
+	vstore_close(&d);
+
+	memset(&d2, 0, sizeof(d2));
+	d2.conf = &conf;
+	ck_assert_int_eq(vstore_open(&d2), 0);
+	ck_assert_int_eq(vstore_load(&d2), 0);
+	w = d2.vnets;
+	ck_assert_ptr_nonnull(w);
+	ck_assert_str_eq(w->owner, "alice");
+	ck_assert_str_eq(w->name, "ref5");
+	ck_assert_int_eq(w->disc, DISC_VNP);
+	ck_assert_int_eq(w->state, VS_FAILED);
+	ck_assert_str_eq(w->err.msg, "PIP pip2: no room");
+	ck_assert(w->step_ms[STEP_MAPPING] > 1.49 &&
+	    w->step_ms[STEP_MAPPING] < 1.51);
+	ck_assert(w->step_ms[STEP_TOTAL] < 0);
+	ck_assert_uint_eq(w->nparts, 2);
+	ck_assert_str_eq(w->parts[0].slice, "ref5.pip1");
+	ck_assert_int_eq(w->parts[0].state, PART_ALLOCATED);
+	ck_assert_int_eq(w->parts[1].state, PART_ALLOCATING);
+	ck_assert_uint_eq(w->parts[1].sl->nstubs, 1);
+	ck_assert_uint_eq(w->doc->nnodes, 5);
+	ck_assert_int_eq(vstore_keys(&d2, 1, &k2), 0);
+	ck_assert_uint_eq(k2, k1 + 5);
+	ck_assert_int_eq(vstore_delete(&d2, w), 0);
+	vstore_close(&d2);
+	vn_free(w);
+	vn_free(v);
+	plan_free(p);
+	vnet_free(doc);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", path);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -378,6 +454,7 @@ main(void)
 	tcase_add_test(tc, vmap_ref5);
 	tcase_add_test(tc, vmap_refused);
 	tcase_add_test(tc, vmap_fixed);
+	tcase_add_test(tc, store_round_trip);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
