@@ -925,25 +925,39 @@ txn_apply(struct vnpd *d, struct wctx *w, struct vn *v, struct vnet *doc,
 		size_t ndel = 0;
 		int refused;
 
-		/* 1. PIPs left with nothing: DELETE. */
-		for (size_t i = 0; i < v->nparts; i++)
-			if (v->parts[i].state == PART_RELEASING)
+		/*
+		 * 1. PIPs left with nothing: DELETE.  A part whose PIP does
+		 * not confirm stays (releasing), for the VNet's delete or a
+		 * restart to try again.
+		 */
+		int gone[VNPD_PIPS_MAX * 2 + 2] = { 0 };
+		size_t didx[VNPD_PIPS_MAX];
+
+		for (size_t i = 0; i < v->nparts && ndel < VNPD_PIPS_MAX; i++)
+			if (v->parts[i].state == PART_RELEASING) {
+				didx[ndel] = i;
 				pcall_set(&dels[ndel++],
 				    vnpd_pip_find(d->conf, v->parts[i].pip),
 				    "DELETE", NULL, NULL, "/v1/slices/%s",
 				    v->parts[i].slice);
+			}
 		if (ndel > 0) {
 			vn_phase(d, v, "releasing %zu emptied slice(s)", ndel);
 			pcall_run(w, d->conf, dels, ndel);
 			for (size_t i = 0; i < ndel; i++) {
-				if (!pcall_ok(&dels[i]) &&
-				    dels[i].resp.status != 404)
+				if (pcall_ok(&dels[i]) ||
+				    dels[i].resp.status == 404)
+					gone[didx[i]] = 1;
+				else {
 					pcall_error(&dels[i]);
+					log_warnx("vnet %s/%s: %s", v->owner,
+					    v->name, err_last()->msg);
+				}
 				pcall_clear(&dels[i]);
 			}
 			pthread_mutex_lock(&d->lock);
-			for (size_t i = 0; i < v->nparts; ) {
-				if (v->parts[i].state != PART_RELEASING) {
+			for (size_t i = 0, k = 0; i < v->nparts; k++) {
+				if (!gone[k]) {
 					i++;
 					continue;
 				}
