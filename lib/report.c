@@ -55,7 +55,7 @@ iface_cb(const xmlNode *n, void *entry, void *arg)
 	case 0: f->has_addr = 1; break;
 	case -1: rc = -1; break;
 	}
-	switch (xml_attr_uint(n, "mtu", 0, 68, 65535, &u)) {
+	switch (xml_attr_uint(n, "mtu", 0, 68, REPORT_MTU_MAX, &u)) {
 	case 0: f->mtu = (unsigned)u; break;
 	case -1: rc = -1; break;
 	}

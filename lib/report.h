@@ -13,6 +13,9 @@
 
 #include "topo.h"
 
+/* Largest interface MTU a report may carry: loopback has 65536. */
+#define REPORT_MTU_MAX	(1u << 20)
+
 struct rp_amounts {
 	uint32_t cpu;			/* milli-cores */
 	uint64_t memory;		/* MiB */
