@@ -6,6 +6,9 @@
 #ifndef VNSM_TUN_BACKEND_H
 #define VNSM_TUN_BACKEND_H
 
+#include <sys/uio.h>
+
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tunnel.h"
@@ -68,5 +71,34 @@ int tun_bridge_add_port(const char *bridge, const char *port);
 int tun_if_delete(const char *name);
 void tun_port_name(const struct tun_link_cfg *cfg, const char *prefix,
     char *out, size_t size);
+
+/* tun_gro.c: coalescing of TCP segments for the user backend. */
+#define TUN_GRO_SEGS	64		/* segments in one merged packet */
+#define TUN_GRO_HDR	(10 + 14 + 20 + 60) /* vnet, eth, IPv4, TCP */
+
+enum { TUN_GRO_HELD, TUN_GRO_FLUSH, TUN_GRO_PASS };
+
+struct tun_gro {
+	const void *owner;		/* whose packet; NULL when nseg is 0 */
+	uint8_t hdr[TUN_GRO_HDR];	/* vnet hdr, eth, first IPv4 + TCP */
+	size_t hlen;			/* bytes of hdr in use */
+	size_t ipoff;			/* offset of the IPv4 header in hdr */
+	size_t thl;			/* TCP header length, bytes */
+	size_t mss;			/* first segment's payload, bytes */
+	size_t payload;			/* sum of the payloads, bytes */
+	uint32_t next_seq;		/* sequence number that continues it */
+	int nseg;			/* segments held, 0..TUN_GRO_SEGS */
+	int closed;			/* 1: a short or PSH segment ended it */
+	int psh;			/* 1: the last segment had PSH */
+	struct iovec iov[1 + TUN_GRO_SEGS]; /* hdr, then the payloads */
+};
+
+uint64_t tun_csum_add(const void *p, size_t len, uint64_t sum);
+uint16_t tun_csum_fold(uint64_t sum);
+void tun_gro_init(struct tun_gro *g);
+int tun_gro_add(struct tun_gro *g, const void *owner, const uint8_t *eth,
+    const uint8_t *ip, size_t len);
+struct iovec *tun_gro_finish(struct tun_gro *g, const void **owner,
+    int *niov);
 
 #endif

@@ -47,7 +47,8 @@
 #include "log.h"
 #include "tun_backend.h"
 
-#define U_BATCH		32		/* packets per recvmmsg/sendmmsg */
+#define U_BATCH		32		/* node-side reads per wakeup */
+#define U_WIRE_BATCH	64		/* underlay packets per recvmmsg */
 #define U_NODE_BUF	(65536 + 256)	/* one node-side read: a TSO packet */
 #define U_WIRE_BUF	2048		/* one underlay packet */
 #define U_OUT_MAX	64		/* segments queued for one sendmmsg */
@@ -100,8 +101,10 @@ struct tun_user {
 
 	/* Forwarder-thread buffers. */
 	uint8_t *nbuf;			/* U_BATCH * U_NODE_BUF */
-	uint8_t *wbuf;			/* U_BATCH * U_WIRE_BUF */
+	uint8_t *wbuf;			/* U_WIRE_BATCH * U_WIRE_BUF */
 	struct u_out *out;		/* U_OUT_MAX */
+	struct tun_gro gro;		/* segments merged for one node write */
+	uint64_t gro_bytes;		/* inner bytes of the segments in gro */
 	struct mmsghdr omsg[U_OUT_MAX];
 	struct sockaddr_in odst[U_OUT_MAX];
 	size_t nout;
@@ -117,39 +120,6 @@ static uint64_t
 u_get(const uint64_t *c)
 {
 	return __atomic_load_n(c, __ATOMIC_RELAXED);
-}
-
-/* Ones' complement sum of len bytes, not folded, not inverted. */
-static uint64_t
-u_sum(const uint8_t *p, size_t len, uint64_t sum)
-{
-	while (len >= 4) {
-		uint32_t w;
-
-		memcpy(&w, p, 4);
-		sum += w;
-		p += 4;
-		len -= 4;
-	}
-	if (len >= 2) {
-		uint16_t w;
-
-		memcpy(&w, p, 2);
-		sum += w;
-		p += 2;
-		len -= 2;
-	}
-	if (len)
-		sum += *p;		/* little-endian: low byte first */
-	return sum;
-}
-
-static uint16_t
-u_fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
 }
 
 /* Fill an outer IPv4 header (and GRE / UDP+VXLAN) for link c at p. */
@@ -323,7 +293,7 @@ u_segment(struct tun_user *u, struct u_link *ul,
 		v = htons(id);
 		memcpy(ih + 4, &v, 2);
 		memset(ih + 10, 0, 2);
-		ck = u_fold(u_sum(ih, ihl, 0));
+		ck = tun_csum_fold(tun_csum_add(ih, ihl, 0));
 		memcpy(ih + 10, &ck, 2);
 		{
 			uint32_t s = htonl(seq + (uint32_t)(off - ihl - thl));
@@ -334,12 +304,12 @@ u_segment(struct tun_user *u, struct u_link *ul,
 			th[13] &= (uint8_t)~0x09;	/* FIN, PSH: last only */
 		memset(th + 16, 0, 2);
 		/* Pseudo header, TCP header, payload. */
-		sum = u_sum(ih + 12, 8, 0);
+		sum = tun_csum_add(ih + 12, 8, 0);
 		sum += htons(IPPROTO_TCP);
 		sum += htons((uint16_t)(thl + plen));
-		sum = u_sum(th, thl, sum);
-		sum = u_sum(ip + off, plen, sum);
-		ck = u_fold(sum);
+		sum = tun_csum_add(th, thl, sum);
+		sum = tun_csum_add(ip + off, plen, sum);
+		ck = tun_csum_fold(sum);
 		memcpy(th + 16, &ck, 2);
 		u_queue(u, c, h, hl + prelen + ihl + thl, ip + off, plen);
 		u_add(&ul->tx_packets, 1);
@@ -398,7 +368,7 @@ u_from_node(struct tun_user *u, struct u_link *ul,
 
 		if (co + 2 > len || cs > len)
 			goto drop;
-		ck = u_fold(u_sum(f + cs, len - cs, 0));
+		ck = tun_csum_fold(tun_csum_add(f + cs, len - cs, 0));
 		memcpy(f + co, &ck, 2);
 	}
 	if (len - 14 > c->mtu)
@@ -470,6 +440,68 @@ u_find(struct tun_user *u, int encap, uint32_t key, uint32_t remote,
 	return NULL;
 }
 
+/* Write the merged packet held in u->gro, if any, to its node. */
+static void
+u_gro_flush(struct tun_user *u)
+{
+	const void *owner;
+	struct u_link *ul;
+	struct iovec *iov;
+	int niov;
+
+	if (u->gro.nseg == 0)
+		return;
+	iov = tun_gro_finish(&u->gro, &owner, &niov);
+	ul = (struct u_link *)(uintptr_t)owner;
+	if (writev(ul->fd, iov, niov) == -1) {
+		u_add(&ul->drops, (uint64_t)niov - 1);
+	} else {
+		u_add(&ul->rx_packets, (uint64_t)niov - 1);
+		u_add(&ul->rx_bytes, u->gro_bytes);
+	}
+	u->gro_bytes = 0;
+}
+
+/*
+ * Give the node one decapsulated packet: Ethernet header eth (14 bytes),
+ * IPv4 or other L3 packet ip (len bytes), bytes its counters add.  TCP
+ * segments of a flow are held and merged (tun_gro.c) until the batch
+ * ends; anything else is written at once, after what is held, so the
+ * node sees the order of the wire.
+ */
+static void
+u_deliver(struct tun_user *u, struct u_link *ul, const uint8_t *eth,
+    const uint8_t *ip, size_t len, size_t bytes)
+{
+	uint8_t vh[U_VNET_LEN];
+	struct iovec iov[3];
+	int rc;
+
+	rc = tun_gro_add(&u->gro, ul, eth, ip, len);
+	if (rc != TUN_GRO_HELD) {
+		u_gro_flush(u);
+		if (rc == TUN_GRO_FLUSH)
+			rc = tun_gro_add(&u->gro, ul, eth, ip, len);
+	}
+	if (rc == TUN_GRO_HELD) {
+		u->gro_bytes += bytes;
+		return;
+	}
+	memset(vh, 0, sizeof(vh));
+	iov[0].iov_base = vh;
+	iov[0].iov_len = sizeof(vh);
+	iov[1].iov_base = (void *)(uintptr_t)eth;
+	iov[1].iov_len = 14;
+	iov[2].iov_base = (void *)(uintptr_t)ip;
+	iov[2].iov_len = len;
+	if (writev(ul->fd, iov, 3) == -1) {
+		u_add(&ul->drops, 1);
+		return;
+	}
+	u_add(&ul->rx_packets, 1);
+	u_add(&ul->rx_bytes, bytes);
+}
+
 /*
  * One packet from the underlay: find its link by (encap, key, outer
  * source, outer destination), strip the outer headers and give the inner
@@ -482,8 +514,7 @@ u_from_wire(struct tun_user *u, int proto, uint8_t *p, size_t len,
 {
 	uint32_t key = 0, local = 0;
 	struct u_link *ul;
-	uint8_t eth[U_VNET_LEN + 14];
-	struct iovec iov[2];
+	uint8_t eth[14];
 	size_t hl;
 	int encap;
 
@@ -536,11 +567,6 @@ u_from_wire(struct tun_user *u, int proto, uint8_t *p, size_t len,
 	if ((ul = u_find(u, encap, key, src, local)) == NULL)
 		goto unknown;
 
-	memset(eth, 0, U_VNET_LEN);
-	iov[0].iov_base = eth;
-	iov[0].iov_len = U_VNET_LEN;
-	iov[1].iov_base = p;
-	iov[1].iov_len = len;
 	if (!tun_encap_is_l2(encap)) {
 		static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff,
 		    0xff, 0xff };
@@ -549,22 +575,18 @@ u_from_wire(struct tun_user *u, int proto, uint8_t *p, size_t len,
 			u_add(&ul->drops, 1);
 			return;
 		}
-		memcpy(eth + U_VNET_LEN, memcmp(ul->node_mac, "\0\0\0\0\0\0",
-		    6) ? ul->node_mac : bcast, 6);
-		memcpy(eth + U_VNET_LEN + 6, ul->node_if_mac, 6);
-		eth[U_VNET_LEN + 12] = 0x08;
-		eth[U_VNET_LEN + 13] = 0x00;
-		iov[0].iov_len += 14;
+		memcpy(eth, memcmp(ul->node_mac, "\0\0\0\0\0\0", 6) ?
+		    ul->node_mac : bcast, 6);
+		memcpy(eth + 6, ul->node_if_mac, 6);
+		eth[12] = 0x08;
+		eth[13] = 0x00;
+		u_deliver(u, ul, eth, p, len, len);
 	} else if (len < 14) {
 		u_add(&ul->drops, 1);
-		return;
+	} else {
+		memcpy(eth, p, 14);
+		u_deliver(u, ul, eth, p + 14, len - 14, len);
 	}
-	if (writev(ul->fd, iov, 2) == -1) {
-		u_add(&ul->drops, 1);
-		return;
-	}
-	u_add(&ul->rx_packets, 1);
-	u_add(&ul->rx_bytes, len);
 	return;
 unknown:
 	u_add(&u->unknown, 1);
@@ -573,13 +595,13 @@ unknown:
 static void
 u_wire_ready(struct tun_user *u, struct u_wire *w)
 {
-	struct mmsghdr m[U_BATCH];
-	struct iovec iov[U_BATCH];
-	struct sockaddr_in from[U_BATCH];
+	struct mmsghdr m[U_WIRE_BATCH];
+	struct iovec iov[U_WIRE_BATCH];
+	struct sockaddr_in from[U_WIRE_BATCH];
 	int n;
 
 	memset(m, 0, sizeof(m));
-	for (int i = 0; i < U_BATCH; i++) {
+	for (int i = 0; i < U_WIRE_BATCH; i++) {
 		iov[i].iov_base = u->wbuf + (size_t)i * U_WIRE_BUF;
 		iov[i].iov_len = U_WIRE_BUF;
 		m[i].msg_hdr.msg_iov = &iov[i];
@@ -587,11 +609,12 @@ u_wire_ready(struct tun_user *u, struct u_wire *w)
 		m[i].msg_hdr.msg_name = &from[i];
 		m[i].msg_hdr.msg_namelen = sizeof(from[i]);
 	}
-	if ((n = recvmmsg(w->fd, m, U_BATCH, MSG_DONTWAIT, NULL)) <= 0)
+	if ((n = recvmmsg(w->fd, m, U_WIRE_BATCH, MSG_DONTWAIT, NULL)) <= 0)
 		return;
 	for (int i = 0; i < n; i++)
 		u_from_wire(u, w->proto, iov[i].iov_base, m[i].msg_len,
 		    from[i].sin_addr.s_addr);
+	u_gro_flush(u);
 }
 
 static void *
@@ -753,7 +776,7 @@ tun_user_open(struct tun_ctx *ctx)
 		u->wire[i].fd = -1;
 	ctx->priv = u;
 	u->nbuf = malloc((size_t)U_BATCH * U_NODE_BUF);
-	u->wbuf = malloc((size_t)U_BATCH * U_WIRE_BUF);
+	u->wbuf = malloc((size_t)U_WIRE_BATCH * U_WIRE_BUF);
 	u->out = calloc(U_OUT_MAX, sizeof(*u->out));
 	if (u->nbuf == NULL || u->wbuf == NULL || u->out == NULL) {
 		tun_user_close(ctx);

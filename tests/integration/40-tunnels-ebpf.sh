@@ -5,6 +5,7 @@
 B=${1:-build}
 . "$(dirname "$0")/tunnels.inc"
 
+CHECK_SUPER=1
 tun_setup
 check_encap ebpf ipip 0 0
 check_encap ebpf gre 100 200

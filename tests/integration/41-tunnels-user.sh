@@ -6,6 +6,7 @@
 B=${1:-build}
 . "$(dirname "$0")/tunnels.inc"
 
+CHECK_SUPER=1
 tun_setup
 check_encap user ipip 0 0
 check_encap user gre 100 200
