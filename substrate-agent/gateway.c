@@ -266,7 +266,7 @@ dnsmasq_text(struct buf *b, const char *id, const char *dir, const char *lan,
 	    "interface=%s\nbind-interfaces\nexcept-interface=lo\n"
 	    "no-resolv\nno-hosts\nno-poll\ncache-size=150\n"
 	    "servers-file=%s/servers\n"
-	    "dhcp-range=%s,%s,%s,%u\ndhcp-authoritative\n"
+	    "dhcp-range=%s,%s,%s,%u\ndhcp-authoritative\nno-ping\n"
 	    "dhcp-leasefile=%s/leases\ndhcp-optsfile=%s/dhcp-opts\n"
 	    "pid-file=%s/dnsmasq.pid\nlog-facility=%s/dnsmasq.log\n"
 	    "user=nobody\ngroup=nogroup\n",
