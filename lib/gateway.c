@@ -74,6 +74,14 @@ gw_parse(const xmlNode *n, struct gw_settings *gw)
 	case 0: gw->lease = (unsigned)u; break;
 	case -1: rc = -1; break;
 	}
+	switch (xml_attr_uint(n, "c-vlan", 0, 1, 4094, &u)) {
+	case 0: gw->c_vlan = (unsigned)u; break;
+	case -1: rc = -1; break;
+	}
+	switch (xml_attr_uint(n, "s-vlan", 0, 1, 4094, &u)) {
+	case 0: gw->s_vlan = (unsigned)u; break;
+	case -1: rc = -1; break;
+	}
 	if (xml_children(n, "forward", sizeof(*gw->forwards), &gw->forwards,
 	    &gw->nforwards, forward_cb, NULL) == -1)
 		rc = -1;
@@ -142,6 +150,10 @@ gw_format(struct buf *b, const struct gw_settings *gw, const char *indent)
 	    sizeof(tmp)));
 	buf_attr(b, "dhcp-to", units_fmt_ipv4(gw->dhcp_to, tmp, sizeof(tmp)));
 	buf_printf(b, " lease=\"%u\"", gw->lease);
+	if (gw->c_vlan)
+		buf_printf(b, " c-vlan=\"%u\"", gw->c_vlan);
+	if (gw->s_vlan)
+		buf_printf(b, " s-vlan=\"%u\"", gw->s_vlan);
 	if (gw->ndns > 0) {
 		buf_puts(b, " dns=\"");
 		for (size_t i = 0; i < gw->ndns; i++)

@@ -43,6 +43,8 @@ struct gw_settings {
 	size_t ndns;
 	struct gw_forward *forwards;
 	size_t nforwards;
+	unsigned c_vlan, s_vlan;	/* the home's VLAN pair on hosts that map
+					   homes by VLAN, 1..4094; 0 = none */
 };
 
 /* Read / check / write a <gateway> element; -1 after recording errors. */
