@@ -36,6 +36,7 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
+#include <linux/udp.h>
 #include <linux/virtio_net.h>
 #include <netinet/ip.h>
 #include <pthread.h>
@@ -50,10 +51,13 @@
 #define U_BATCH		32		/* node-side reads per wakeup */
 #define U_WIRE_BATCH	64		/* underlay packets per recvmmsg */
 #define U_NODE_BUF	(65536 + 256)	/* one node-side read: a TSO packet */
-#define U_WIRE_BUF	2048		/* one underlay packet */
+#define U_WIRE_BUF	65536		/* one underlay packet, or a UDP GRO
+					   train of VXLAN packets */
 #define U_OUT_MAX	64		/* segments queued for one sendmmsg */
 #define U_HDR_MAX	192		/* outer + inner headers of a segment */
 #define U_VNET_LEN	((int)sizeof(struct virtio_net_hdr))
+#define U_GSO_SEGS	44		/* VXLAN packets in one UDP GSO send */
+#define U_GSO_BYTES	65000		/* UDP payload of one UDP GSO send */
 
 enum u_src { U_SRC_STOP, U_SRC_NODE, U_SRC_WIRE };
 
@@ -108,6 +112,19 @@ struct tun_user {
 	struct mmsghdr omsg[U_OUT_MAX];
 	struct sockaddr_in odst[U_OUT_MAX];
 	size_t nout;
+
+	/*
+	 * VXLAN segments of one TSO packet, sent with one UDP_SEGMENT
+	 * sendmsg on udpfd: the kernel writes the outer IPv4 and UDP
+	 * headers, and over a veth or a NIC with UDP GSO the train stays
+	 * one packet until the wire.
+	 */
+	int udpfd;			/* UDP socket; -1: raw path only */
+	uint8_t (*ghdr)[U_HDR_MAX];	/* U_GSO_SEGS: VXLAN + inner headers */
+	struct iovec giov[2 * U_GSO_SEGS]; /* header, payload per segment */
+	size_t ngseg;			/* segments queued, <= U_GSO_SEGS */
+	size_t gsize;			/* UDP payload of each but the last */
+	size_t gbytes;			/* UDP payload queued in all */
 };
 
 static void
@@ -220,6 +237,60 @@ u_queue(struct tun_user *u, const struct tun_link_cfg *c, const uint8_t *hdr,
 	u->nout++;
 }
 
+/*
+ * Send the VXLAN segments queued for link c in one sendmsg with
+ * UDP_SEGMENT, from c->local (IP_PKTINFO) to the peer's port 4789.
+ * Returns -1 if the kernel refused (the caller counts the drops).
+ */
+static int
+u_gso_flush(struct tun_user *u, const struct tun_link_cfg *c)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t)) +
+		    CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} cm;
+	struct sockaddr_in dst;
+	struct in_pktinfo pi;
+	struct cmsghdr *ch;
+	struct msghdr m;
+	uint16_t gs = (uint16_t)u->gsize;
+	ssize_t n;
+
+	if (u->ngseg == 0)
+		return 0;
+	memset(&dst, 0, sizeof(dst));
+	dst.sin_family = AF_INET;
+	dst.sin_port = htons(TUN_VXLAN_PORT);
+	dst.sin_addr = c->remote;
+	memset(&cm, 0, sizeof(cm));
+	memset(&m, 0, sizeof(m));
+	m.msg_name = &dst;
+	m.msg_namelen = sizeof(dst);
+	m.msg_iov = u->giov;
+	m.msg_iovlen = 2 * u->ngseg;
+	m.msg_control = cm.buf;
+	m.msg_controllen = sizeof(cm.buf);
+	ch = CMSG_FIRSTHDR(&m);
+	ch->cmsg_level = IPPROTO_UDP;
+	ch->cmsg_type = UDP_SEGMENT;
+	ch->cmsg_len = CMSG_LEN(sizeof(gs));
+	memcpy(CMSG_DATA(ch), &gs, sizeof(gs));
+	ch = CMSG_NXTHDR(&m, ch);
+	memset(&pi, 0, sizeof(pi));
+	pi.ipi_spec_dst = c->local;
+	ch->cmsg_level = IPPROTO_IP;
+	ch->cmsg_type = IP_PKTINFO;
+	ch->cmsg_len = CMSG_LEN(sizeof(pi));
+	memcpy(CMSG_DATA(ch), &pi, sizeof(pi));
+	u->ngseg = 0;
+	u->gbytes = 0;
+	do
+		n = sendmsg(u->udpfd, &m, 0);
+	while (n == -1 && errno == EINTR);
+	return n == -1 ? -1 : 0;
+}
+
 /* Answer the node's ARP request on an L3 link with node_if's MAC. */
 static void
 u_arp_reply(struct u_link *ul, const uint8_t *f, size_t len)
@@ -259,9 +330,10 @@ u_segment(struct tun_user *u, struct u_link *ul,
 	const struct tun_link_cfg *c = &ul->link->cfg;
 	size_t ihl, thl, mss = vh->gso_size, off, plen;
 	uint8_t h[U_HDR_MAX], *ih, *th;
+	int gso = c->encap == TUN_ENCAP_VXLAN && u->udpfd != -1;
 	uint32_t seq;
 	uint16_t id;
-	size_t hl;
+	size_t hl, seg;
 
 	if ((vh->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) !=
 	    VIRTIO_NET_HDR_GSO_TCPV4 || len < 40 || (ip[0] >> 4) != 4)
@@ -311,10 +383,32 @@ u_segment(struct tun_user *u, struct u_link *ul,
 		sum = tun_csum_add(ip + off, plen, sum);
 		ck = tun_csum_fold(sum);
 		memcpy(th + 16, &ck, 2);
-		u_queue(u, c, h, hl + prelen + ihl + thl, ip + off, plen);
 		u_add(&ul->tx_packets, 1);
 		u_add(&ul->tx_bytes, prelen + ihl + thl + plen);
+		if (!gso) {
+			u_queue(u, c, h, hl + prelen + ihl + thl, ip + off,
+			    plen);
+			continue;
+		}
+		/* UDP GSO: from the VXLAN header on; the kernel adds the rest. */
+		seg = hl - 28 + prelen + ihl + thl;
+		if (u->ngseg == U_GSO_SEGS ||
+		    u->gbytes + seg + plen > U_GSO_BYTES) {
+			if (u_gso_flush(u, c) == -1)
+				u_add(&ul->drops, 1);
+		}
+		if (u->ngseg == 0)
+			u->gsize = seg + plen;
+		memcpy(u->ghdr[u->ngseg], h + 28, seg);
+		u->giov[2 * u->ngseg].iov_base = u->ghdr[u->ngseg];
+		u->giov[2 * u->ngseg].iov_len = seg;
+		u->giov[2 * u->ngseg + 1].iov_base = ip + off;
+		u->giov[2 * u->ngseg + 1].iov_len = plen;
+		u->ngseg++;
+		u->gbytes += seg + plen;
 	}
+	if (gso && u_gso_flush(u, c) == -1)
+		u_add(&ul->drops, 1);
 	return 0;
 }
 
@@ -598,6 +692,10 @@ u_wire_ready(struct tun_user *u, struct u_wire *w)
 	struct mmsghdr m[U_WIRE_BATCH];
 	struct iovec iov[U_WIRE_BATCH];
 	struct sockaddr_in from[U_WIRE_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cm[U_WIRE_BATCH];
 	int n;
 
 	memset(m, 0, sizeof(m));
@@ -608,12 +706,33 @@ u_wire_ready(struct tun_user *u, struct u_wire *w)
 		m[i].msg_hdr.msg_iovlen = 1;
 		m[i].msg_hdr.msg_name = &from[i];
 		m[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		if (w->proto == IPPROTO_UDP) {
+			m[i].msg_hdr.msg_control = cm[i].buf;
+			m[i].msg_hdr.msg_controllen = sizeof(cm[i].buf);
+		}
 	}
 	if ((n = recvmmsg(w->fd, m, U_WIRE_BATCH, MSG_DONTWAIT, NULL)) <= 0)
 		return;
-	for (int i = 0; i < n; i++)
-		u_from_wire(u, w->proto, iov[i].iov_base, m[i].msg_len,
-		    from[i].sin_addr.s_addr);
+	for (int i = 0; i < n; i++) {
+		uint8_t *p = iov[i].iov_base;
+		size_t len = m[i].msg_len, seg = len;
+		struct cmsghdr *ch;
+
+		/* A UDP GRO train: datagrams of seg bytes, the last shorter. */
+		for (ch = CMSG_FIRSTHDR(&m[i].msg_hdr); ch != NULL;
+		    ch = CMSG_NXTHDR(&m[i].msg_hdr, ch))
+			if (ch->cmsg_level == IPPROTO_UDP &&
+			    ch->cmsg_type == UDP_GRO) {
+				int gs;
+
+				memcpy(&gs, CMSG_DATA(ch), sizeof(gs));
+				if (gs > 0)
+					seg = (size_t)gs;
+			}
+		for (size_t off = 0; off < len; off += seg)
+			u_from_wire(u, w->proto, p + off, len - off < seg ?
+			    len - off : seg, from[i].sin_addr.s_addr);
+	}
 	u_gro_flush(u);
 }
 
@@ -732,6 +851,10 @@ u_wire_open(struct tun_user *u, const struct tun_link_cfg *c)
 			w->fd = -1;
 			return -1;
 		}
+		/* Trains of datagrams in one read, where the kernel can. */
+		if (w->fd != -1 && setsockopt(w->fd, IPPROTO_UDP, UDP_GRO,
+		    &one, sizeof(one)) == -1)
+			log_debug("tunnels: no UDP GRO on the VXLAN socket");
 	}
 	if (w->fd == -1)
 		return err_sys("underlay socket for %s",
@@ -745,6 +868,30 @@ u_wire_open(struct tun_user *u, const struct tun_link_cfg *c)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The UDP socket for VXLAN trains: DF on (as on the raw path), UDP GSO
+ * probed with a setsockopt.  Without it VXLAN goes the raw way.
+ */
+static void
+u_udp_open(struct tun_user *u)
+{
+	int pmtu = IP_PMTUDISC_PROBE, gs = 1400;
+
+	if ((u->udpfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (setsockopt(u->udpfd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu,
+	    sizeof(pmtu)) == -1 ||
+	    setsockopt(u->udpfd, IPPROTO_UDP, UDP_SEGMENT, &gs, sizeof(gs)) == -1) {
+		log_debug("tunnels: no UDP GSO, VXLAN segments go one by one");
+		close(u->udpfd);
+		u->udpfd = -1;
+		return;
+	}
+	gs = 0;
+	setsockopt(u->udpfd, IPPROTO_UDP, UDP_SEGMENT, &gs, sizeof(gs));
+	u_bufsize(u->udpfd);
 }
 
 static int
@@ -771,14 +918,16 @@ tun_user_open(struct tun_ctx *ctx)
 
 	if ((u = calloc(1, sizeof(*u))) == NULL)
 		return err_nomem();
-	u->epfd = u->evfd = u->txfd = -1;
+	u->epfd = u->evfd = u->txfd = u->udpfd = -1;
 	for (int i = 0; i < 3; i++)
 		u->wire[i].fd = -1;
 	ctx->priv = u;
 	u->nbuf = malloc((size_t)U_BATCH * U_NODE_BUF);
 	u->wbuf = malloc((size_t)U_WIRE_BATCH * U_WIRE_BUF);
 	u->out = calloc(U_OUT_MAX, sizeof(*u->out));
-	if (u->nbuf == NULL || u->wbuf == NULL || u->out == NULL) {
+	u->ghdr = calloc(U_GSO_SEGS, sizeof(*u->ghdr));
+	if (u->nbuf == NULL || u->wbuf == NULL || u->out == NULL ||
+	    u->ghdr == NULL) {
 		tun_user_close(ctx);
 		return err_nomem();
 	}
@@ -793,6 +942,7 @@ tun_user_open(struct tun_ctx *ctx)
 		return -1;
 	}
 	u_bufsize(u->txfd);
+	u_udp_open(u);
 	u->stop.src = U_SRC_STOP;
 	if (u_epoll_add(u, u->evfd, &u->stop) == -1) {
 		tun_user_close(ctx);
@@ -812,6 +962,8 @@ tun_user_close(struct tun_ctx *ctx)
 			close(u->wire[i].fd);
 	if (u->txfd != -1)
 		close(u->txfd);
+	if (u->udpfd != -1)
+		close(u->udpfd);
 	if (u->evfd != -1)
 		close(u->evfd);
 	if (u->epfd != -1)
@@ -820,6 +972,7 @@ tun_user_close(struct tun_ctx *ctx)
 	free(u->nbuf);
 	free(u->wbuf);
 	free(u->out);
+	free(u->ghdr);
 	free(u);
 	ctx->priv = NULL;
 }
