@@ -699,6 +699,7 @@ u_wire_ready(struct tun_user *u, struct u_wire *w)
 	int n;
 
 	memset(m, 0, sizeof(m));
+	memset(cm, 0, sizeof(cm));
 	for (int i = 0; i < U_WIRE_BATCH; i++) {
 		iov[i].iov_base = u->wbuf + (size_t)i * U_WIRE_BUF;
 		iov[i].iov_len = U_WIRE_BUF;

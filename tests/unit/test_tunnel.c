@@ -14,6 +14,7 @@
 #include <net/if.h>
 #include <linux/if_link.h>
 #include <linux/if_tunnel.h>
+#include <linux/virtio_net.h>
 #include <netlink/msg.h>
 #include <netlink/route/link.h>
 
@@ -207,6 +208,149 @@ START_TEST(test_names)
 }
 END_TEST
 
+/*
+ * tun_gro.c: a TCP/IPv4 segment (20-byte IPv4 header, 32-byte TCP header
+ * with a timestamp option, plen bytes of payload from data + off) with
+ * valid checksums, at p; returns its length.
+ */
+static const uint8_t eth_hdr[14] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1,
+    0x08, 0x00 };
+
+static size_t
+seg_make(uint8_t *p, uint32_t seq, uint8_t flags, const uint8_t *data,
+    size_t off, size_t plen)
+{
+	size_t len = 52 + plen;
+	uint16_t v;
+	uint32_t w;
+	uint64_t sum;
+
+	memset(p, 0, 52);
+	p[0] = 0x45;
+	v = htons((uint16_t)len);
+	memcpy(p + 2, &v, 2);
+	p[6] = 0x40;				/* DF */
+	p[8] = 64;
+	p[9] = 6;
+	inet_pton(AF_INET, "192.168.7.1", p + 12);
+	inet_pton(AF_INET, "192.168.7.2", p + 16);
+	v = tun_csum_fold(tun_csum_add(p, 20, 0));
+	memcpy(p + 10, &v, 2);
+	v = htons(40000);
+	memcpy(p + 20, &v, 2);
+	v = htons(5201);
+	memcpy(p + 22, &v, 2);
+	w = htonl(seq);
+	memcpy(p + 24, &w, 4);
+	w = htonl(77);
+	memcpy(p + 28, &w, 4);
+	p[32] = 8 << 4;
+	p[33] = flags;
+	p[34] = 0x01;
+	p[40] = 1;
+	p[41] = 1;
+	p[42] = 8;
+	p[43] = 10;				/* NOP NOP TS */
+	memcpy(p + 52, data + off, plen);
+	sum = tun_csum_add(p + 12, 8, 0) + htons(6) + htons((uint16_t)(len - 20));
+	v = tun_csum_fold(tun_csum_add(p + 20, len - 20, sum));
+	memcpy(p + 36, &v, 2);
+	return len;
+}
+
+START_TEST(test_gro)
+{
+	static uint8_t data[4096], seg[6][1600];
+	struct virtio_net_hdr vh;
+	struct tun_gro g;
+	struct iovec *iov;
+	const void *owner;
+	size_t len[6], n = 0;
+	uint8_t out[8192];
+	int niov, ownerv = 1, otherv = 2;
+	uint16_t v;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 3);
+	tun_gro_init(&g);
+	/* Three full segments and a short one with PSH: one packet. */
+	len[0] = seg_make(seg[0], 1000, 0x10, data, 0, 1000);
+	len[1] = seg_make(seg[1], 2000, 0x10, data, 1000, 1000);
+	len[2] = seg_make(seg[2], 3000, 0x10, data, 2000, 1000);
+	len[3] = seg_make(seg[3], 4000, 0x18, data, 3000, 500);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(tun_gro_add(&g, &ownerv, eth_hdr, seg[i],
+		    len[i]), TUN_GRO_HELD);
+	/* After PSH nothing more joins. */
+	len[4] = seg_make(seg[4], 4500, 0x10, data, 3500, 100);
+	ck_assert_int_eq(tun_gro_add(&g, &ownerv, eth_hdr, seg[4], len[4]),
+	    TUN_GRO_FLUSH);
+	iov = tun_gro_finish(&g, &owner, &niov);
+	ck_assert_ptr_eq(owner, &ownerv);
+	ck_assert_int_eq(niov, 5);
+	for (int i = 0; i < niov; i++) {
+		ck_assert_uint_le(n + iov[i].iov_len, sizeof(out));
+		memcpy(out + n, iov[i].iov_base, iov[i].iov_len);
+		n += iov[i].iov_len;
+	}
+	ck_assert_uint_eq(n, sizeof(vh) + 14 + 52 + 3500);
+	memcpy(&vh, out, sizeof(vh));
+	ck_assert_int_eq(vh.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	ck_assert_int_eq(vh.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	ck_assert_int_eq(vh.gso_size, 1000);
+	ck_assert_int_eq(vh.hdr_len, 14 + 52);
+	ck_assert_int_eq(vh.csum_start, 14 + 20);
+	ck_assert_int_eq(vh.csum_offset, 16);
+	ck_assert_mem_eq(out + sizeof(vh), eth_hdr, 14);
+	{
+		uint8_t *ip = out + sizeof(vh) + 14;
+		uint64_t sum;
+
+		ck_assert_int_eq(ip[2] << 8 | ip[3], 52 + 3500);
+		ck_assert_int_eq(tun_csum_fold(tun_csum_add(ip, 20, 0)), 0);
+		ck_assert_int_eq(ip[33], 0x18);		/* PSH of the last */
+		ck_assert_mem_eq(ip + 52, data, 3500);
+		/*
+		 * Finish the partial checksum as the stack would (sum from
+		 * csum_start on, into csum_offset): then it must verify.
+		 */
+		v = tun_csum_fold(tun_csum_add(ip + 20, 32 + 3500, 0));
+		memcpy(ip + 36, &v, 2);
+		sum = tun_csum_add(ip + 12, 8, 0) + htons(6) +
+		    htons(32 + 3500);
+		ck_assert_int_eq(tun_csum_fold(tun_csum_add(ip + 20,
+		    32 + 3500, sum)), 0);
+	}
+	/* Then the flushed segment starts the next packet. */
+	ck_assert_int_eq(tun_gro_add(&g, &ownerv, eth_hdr, seg[4], len[4]),
+	    TUN_GRO_HELD);
+	iov = tun_gro_finish(&g, &owner, &niov);
+	ck_assert_int_eq(niov, 2);
+	memcpy(&vh, iov[0].iov_base, sizeof(vh));
+	ck_assert_int_eq(vh.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+
+	/* A gap in the sequence, another owner: flush. */
+	ck_assert_int_eq(tun_gro_add(&g, &ownerv, eth_hdr, seg[0], len[0]),
+	    TUN_GRO_HELD);
+	ck_assert_int_eq(tun_gro_add(&g, &ownerv, eth_hdr, seg[2], len[2]),
+	    TUN_GRO_FLUSH);
+	ck_assert_int_eq(tun_gro_add(&g, &otherv, eth_hdr, seg[1], len[1]),
+	    TUN_GRO_FLUSH);
+	tun_gro_finish(&g, &owner, &niov);
+	/* A damaged segment, a SYN, a pure ACK: never merged. */
+	seg[1][60] ^= 0x40;
+	ck_assert_int_eq(tun_gro_add(&g, &ownerv, eth_hdr, seg[1], len[1]),
+	    TUN_GRO_PASS);
+	len[5] = seg_make(seg[5], 1000, 0x12, data, 0, 100);
+	ck_assert_int_eq(tun_gro_add(&g, &ownerv, eth_hdr, seg[5], len[5]),
+	    TUN_GRO_PASS);
+	len[5] = seg_make(seg[5], 1000, 0x10, data, 0, 0);
+	ck_assert_int_eq(tun_gro_add(&g, &ownerv, eth_hdr, seg[5], len[5]),
+	    TUN_GRO_PASS);
+	ck_assert_int_eq(g.nseg, 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -222,6 +366,7 @@ main(void)
 	tcase_add_test(tc, test_mtu);
 	tcase_add_test(tc, test_validate);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_gro);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
