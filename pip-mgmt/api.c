@@ -126,6 +126,8 @@ static void
 apply_doc(struct pipd *pd, struct http_request *req, struct pslice *ps,
     struct slice *nd, const char *node)
 {
+	/* Homes already attached keep their tunnel end. */
+	subs_fill(pd, nd);
 	if (ps->state == VS_ALLOCATED) {
 		if (slices_commit_doc(pd, ps, nd) == -1) {
 			http_reply_error(req);
@@ -238,6 +240,10 @@ slice_op(struct pipd *pd, struct http_request *req, struct pslice *ps,
 			http_reply_error(req);
 		else
 			apply_doc(pd, req, ps, nd, parts[2]);
+	} else if (n == 4 && strcmp(parts[1], "subscribers") == 0 &&
+	    strcmp(m, "POST") == 0 && strcmp(parts[3], "token") == 0) {
+		count(pd, "token");
+		subs_token(pd, req, ps, parts[2]);
 	} else if (n == 4 && strcmp(parts[1], "nodes") == 0 &&
 	    strcmp(m, "POST") == 0 && strcmp(parts[3], "exec") == 0) {
 		count(pd, "exec");
@@ -306,7 +312,7 @@ api_init(struct pipd *pd)
 	    http_server_route(pd->srv, "POST", "/v1/reports",
 	    TLS_ROLE_BIT(TLS_ROLE_SUBSTRATED), h_reports, pd) == -1 ||
 	    http_server_route(pd->srv, "GET", "/metrics", TLS_ROLE_ANY,
-	    metrics_handler, pd->m) == -1)
+	    metrics_handler, pd->m) == -1 || subs_init(pd) == -1)
 		return -1;
 	return 0;
 }

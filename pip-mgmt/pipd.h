@@ -26,6 +26,7 @@
 #include "slice.h"
 #include "tls.h"
 
+struct err;
 struct event;
 struct event_base;
 struct http_client;
@@ -196,6 +197,9 @@ struct pipd {
 	struct metric *m_hosts;		/* pipd_hosts{state} */
 	struct metric *m_reports;	/* pipd_reports_total */
 	struct metric *m_orphans;	/* pipd_orphans_deleted_total */
+	struct metric *m_claim_s;	/* pipd_subscriber_claim_seconds */
+	struct metric *m_attach;	/* pipd_subscriber_attach_total{result} */
+	struct sub_claim *claims;	/* homes waiting for their slice */
 };
 
 /* config.c */
@@ -269,10 +273,15 @@ int slices_load(struct pipd *pd);
 void slices_free(struct pipd *pd);
 
 /* provision.c */
+typedef void provision_done_fn(struct pipd *pd, struct pslice *ps, int ok,
+    const struct err *why, void *arg);
 char *host_slice(const struct pipd *pd, const struct slice *doc,
     const char *slice, int h);
 int provision_start(struct pipd *pd, struct pslice *ps,
     enum pslice_op op, struct slice *target, struct http_request *req);
+int provision_start_cb(struct pipd *pd, struct pslice *ps,
+    enum pslice_op kind, struct slice *target, struct http_request *req,
+    provision_done_fn *done, void *done_arg);
 void provision_recover(struct pipd *pd);
 void provision_reconcile(struct pipd *pd, int h, const struct report *r);
 int provision_exec(struct pipd *pd, struct pslice *ps, const char *node,
@@ -292,6 +301,16 @@ int pstore_load_frags(struct pipd *pd, struct pslice *ps);
 
 /* api.c */
 int api_init(struct pipd *pd);
+
+/* subs.c: homes attaching (docs/subscribers.md) */
+struct sub_claim;
+int subs_init(struct pipd *pd);
+int subs_stub_ok(const struct pipd *pd, const struct slice *s, size_t i);
+void subs_fill(struct pipd *pd, struct slice *doc);
+void subs_token(struct pipd *pd, struct http_request *req,
+    struct pslice *ps, const char *sub);
+void subs_forget_slice(struct pipd *pd, const char *slice);
+void subs_kick(struct pipd *pd);
 
 /* metrics.c */
 int pmetrics_init(struct pipd *pd);

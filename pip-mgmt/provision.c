@@ -138,6 +138,8 @@ struct sync_op {
 	enum pslice_op op;
 	int rollback;		/* 1: moving contacted hosts back to from */
 	struct http_request *req; /* to answer when done, or NULL */
+	provision_done_fn *done;	/* or called when done, or NULL */
+	void *done_arg;
 	const struct slice *from, *to;	/* owned by ps (doc / prev) */
 	int pending;		/* calls not answered yet */
 	int failed;		/* some call of this phase failed */
@@ -437,6 +439,11 @@ sync_reply(struct sync_op *op, enum vnet_state st)
 	char *doc;
 	size_t len;
 
+	if (op->done != NULL) {
+		op->done(op->pd, op->ps, !(op->failed || op->rb_failed),
+		    &op->err, op->done_arg);
+		return;
+	}
 	if (op->req == NULL)
 		return;
 	if (op->failed || op->rb_failed) {
@@ -521,6 +528,8 @@ sync_finish(struct sync_op *op)
 	pmetrics_slices(pd);
 	sync_reply(op, VS_LAST);
 	sync_op_free(op);
+	/* Homes that asked to attach while the slice was busy. */
+	subs_kick(pd);
 }
 
 /*
@@ -533,6 +542,19 @@ sync_finish(struct sync_op *op)
 int
 provision_start(struct pipd *pd, struct pslice *ps, enum pslice_op kind,
     struct slice *target, struct http_request *req)
+{
+	return provision_start_cb(pd, ps, kind, target, req, NULL, NULL);
+}
+
+/*
+ * provision_start() that, instead of answering a request, calls done
+ * (when not NULL) at the end with the outcome: ok 1, or 0 and the
+ * first failure.
+ */
+int
+provision_start_cb(struct pipd *pd, struct pslice *ps, enum pslice_op kind,
+    struct slice *target, struct http_request *req, provision_done_fn *done,
+    void *done_arg)
 {
 	struct sync_op *op;
 	int again = ps->op == kind;
@@ -563,6 +585,8 @@ provision_start(struct pipd *pd, struct pslice *ps, enum pslice_op kind,
 	op->ps = ps;
 	op->op = kind;
 	op->req = req;
+	op->done = done;
+	op->done_arg = done_arg;
 	op->t0 = now_us();
 	if (!again) {
 		ps->op = kind;

@@ -84,7 +84,8 @@ slice_here(struct pipd *pd, const struct slice *s)
 		    "'%s' is too long: host slice names (NAME.HOST) must fit "
 		    "%d characters", s->name, NAME_LEN - 1);
 	for (size_t i = 0; i < s->nstubs; i++)
-		if (strcmp(s->stubs[i].peer_pip, pd->conf->name) == 0)
+		if (strcmp(s->stubs[i].peer_pip, pd->conf->name) == 0 &&
+		    !subs_stub_ok(pd, s, i))
 			return err_at(ERR_TOPOLOGY, NULL, s->stubs[i].line,
 			    "stub '%s' leads to this PIP ('%s'): a link inside "
 			    "the PIP is a <link>", s->stubs[i].name,
@@ -429,6 +430,7 @@ slices_drop(struct pipd *pd, struct pslice *ps)
 			break;
 		}
 	admit_release(pd, &ps->held);
+	subs_forget_slice(pd, ps->name);
 	if (pstore_delete(pd, ps->name) == -1)
 		log_warnx("slice %s: removing its record failed", ps->name);
 	pslice_free(pd, ps);

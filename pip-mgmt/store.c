@@ -32,6 +32,24 @@ static const char *const pipd_migrations[] = {
 	"  doc TEXT NOT NULL,"
 	"  PRIMARY KEY (slice, host));"
 	"CREATE TABLE meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);",
+	/* Subscribers (subs.c): enrolment tokens, stored hashed, and the
+	   homes attached (identity, tunnel key and the home's end). */
+	"CREATE TABLE sub_tokens ("
+	"  hash TEXT PRIMARY KEY,"		/* SHA-256 of the token, hex */
+	"  slice TEXT NOT NULL,"
+	"  subscriber TEXT NOT NULL,"
+	"  expires INTEGER NOT NULL,"		/* epoch s */
+	"  used INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE sub_homes ("
+	"  subscriber TEXT PRIMARY KEY,"
+	"  slice TEXT NOT NULL,"
+	"  gateway TEXT NOT NULL,"		/* the gateway node */
+	"  host TEXT NOT NULL,"
+	"  encap TEXT NOT NULL,"
+	"  key INTEGER NOT NULL,"
+	"  underlay INTEGER NOT NULL,"		/* home's end, 0 = detached */
+	"  credential TEXT NOT NULL DEFAULT '',"	/* SHA-256, hex */
+	"  since INTEGER NOT NULL);",
 };
 
 static const struct store_schema pipd_schema = {

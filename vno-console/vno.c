@@ -32,6 +32,13 @@ static const struct vno_cmd cmds[] = {
 	    cmd_delete },
 	{ "topo", "VNET [--format dot|text]", "a VNet's topology as Graphviz",
 	    cmd_topo_help, cmd_topo },
+	{ "subscriber", "add|set|remove|list|token VNET [NAME] ...",
+	    "enrol homes in a VNet", cmd_subscriber_help, cmd_subscriber },
+	{ "attach", "--pip HOST:PORT ... --lan IFACE|--bridge BR",
+	    "attach this home to its VNet (run at the home)", cmd_attach_help,
+	    cmd_attach },
+	{ "detach", "[--pidfile FILE]", "stop this home's vno attach",
+	    cmd_detach_help, cmd_detach },
 	{ "validate", "FILE...", "check documents against schema and meaning",
 	    cmd_validate_help, cmd_validate },
 };

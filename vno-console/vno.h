@@ -90,5 +90,8 @@ VNO_CMD(locate);
 VNO_CMD(renew);
 VNO_CMD(delete);
 VNO_CMD(topo);
+VNO_CMD(subscriber);
+VNO_CMD(attach);
+VNO_CMD(detach);
 
 #endif

@@ -24,7 +24,7 @@
 #define API_PREFIX	"/v1/vnets"
 
 static const char *const job_names[JOB_TYPE_LAST] = {
-	"create", "update", "delete", "migrate", "renew", "recover"
+	"create", "update", "delete", "migrate", "renew", "recover", "token"
 };
 
 void
@@ -47,7 +47,8 @@ job_done(evutil_socket_t fd, short what, void *arg)
 
 	if (j->req != NULL) {
 		if (j->rc == 0)
-			http_reply(j->req, 200, HTTP_CTYPE_XML, j->answer,
+			http_reply(j->req, 200, j->type == JOB_TOKEN ?
+			    HTTP_CTYPE_TEXT : HTTP_CTYPE_XML, j->answer,
 			    j->answer == NULL ? 0 : strlen(j->answer));
 		else {
 			err_reset();
@@ -122,6 +123,9 @@ job_run(struct vnpd *d, struct wctx *w, struct job *j)
 	case JOB_RENEW:
 		rc = txn_renew(d, w, v, j->seconds);
 		break;
+	case JOB_TOKEN:
+		rc = subs_token(d, w, j);
+		break;
 	case JOB_RECOVER:
 		for (int tries = 0; tries < 30; tries++) {
 			if ((rc = txn_recover(d, w, v)) == 0)
@@ -149,7 +153,7 @@ job_run(struct vnpd *d, struct wctx *w, struct job *j)
 		v->state = VS_DELETED;
 		j->answer = vn_manifest(v, NULL, time(NULL));
 		gone = 1;
-	} else if (rc == 0)
+	} else if (rc == 0 && j->type != JOB_TOKEN)
 		j->answer = vn_manifest(v, NULL, time(NULL));
 	v->busy = 0;
 	if (gone) {
@@ -552,6 +556,127 @@ api_split(const char *rest, char *name, char *node, char *action)
 	return -1;
 }
 
+/*
+ * Requests under /v1/vnets/NAME/subscribers[/SUB[/token]] (lock held):
+ * list, add (POST), set (PUT), remove (DELETE), token (POST).  Every
+ * change is an update of the VNet (its gateways and access links follow
+ * the subscribers, subs.c), answered with the manifest when done.
+ */
+static void
+api_subs(struct vnpd *d, struct http_request *req, struct vn *v,
+    const char *sub, const char *action)
+{
+	const char *m = req->method;
+	struct vnet_sub s;
+	struct vnet *doc;
+	char *list;
+
+	if (sub[0] == '\0' && strcmp(m, "GET") == 0) {
+		if ((list = subs_list(v)) == NULL) {
+			err_nomem();
+			http_reply_error(req);
+			return;
+		}
+		http_reply(req, 200, HTTP_CTYPE_TEXT, list, strlen(list));
+		free(list);
+		return;
+	}
+	if (sub[0] != '\0' && strcmp(action, "token") == 0 &&
+	    strcmp(m, "POST") == 0) {
+		char q[24];
+		long long secs = SUB_TOKEN_TTL;
+
+		if (query_get(req->query, "seconds", q, sizeof(q))) {
+			char *end;
+
+			secs = strtoll(q, &end, 10);
+			if (*end != '\0' || secs < 60 || secs > 30LL * 86400) {
+				err_set(ERR_INVALID, "seconds '%s': a number "
+				    "from 60 to 2592000", q);
+				http_reply_error(req);
+				return;
+			}
+		}
+		for (size_t i = 0; i < v->doc->nsubs; i++)
+			if (strcmp(v->doc->subs[i].name, sub) == 0) {
+				api_job(d, req, v, JOB_TOKEN, NULL, sub, NULL,
+				    NULL, secs);
+				return;
+			}
+		err_set(ERR_NOT_FOUND, "VNet '%s' has no subscriber '%s'",
+		    v->name, sub);
+		http_reply_error(req);
+		return;
+	}
+	if (action[0] != '\0')
+		goto notfound;
+	if (sub[0] == '\0' && strcmp(m, "POST") == 0) {
+		if (subs_parse(req->body, req->body_len, &s) == -1) {
+			http_reply_error(req);
+			return;
+		}
+		doc = subs_doc(v->doc, &s, SUB_ADD);
+	} else if (sub[0] != '\0' && strcmp(m, "PUT") == 0) {
+		if (subs_parse(req->body, req->body_len, &s) == -1) {
+			http_reply_error(req);
+			return;
+		}
+		if (strcmp(s.name, sub) != 0) {
+			gw_clear(&s.gw);
+			err_set(ERR_INVALID, "the document is subscriber '%s', "
+			    "not '%s'", s.name, sub);
+			http_reply_error(req);
+			return;
+		}
+		doc = subs_doc(v->doc, &s, SUB_SET);
+	} else if (sub[0] != '\0' && strcmp(m, "DELETE") == 0) {
+		memset(&s, 0, sizeof(s));
+		str_lcpy(s.name, sub, sizeof(s.name));
+		doc = subs_doc(v->doc, &s, SUB_REMOVE);
+	} else
+		goto notfound;
+	gw_clear(&s.gw);
+	if (doc == NULL) {
+		http_reply_error(req);
+		return;
+	}
+	log_info("vnet %s/%s: subscriber %s: %s", v->owner, v->name,
+	    sub[0] != '\0' ? sub : s.name, m);
+	api_job(d, req, v, JOB_UPDATE, doc, NULL, NULL, NULL, 0);
+	return;
+notfound:
+	err_set(ERR_NOT_FOUND, "no %s %s", m, req->path);
+	http_reply_error(req);
+}
+
+/* "/NAME/subscribers[/SUB[/ACTION]]": 1 and the parts, or 0. */
+static int
+api_split_subs(const char *rest, char *name, char *sub, char *action)
+{
+	char buf[256], *parts[5], *save = NULL, *t;
+	size_t n = 0;
+
+	name[0] = sub[0] = action[0] = '\0';
+	if (str_lcpy(buf, rest, sizeof(buf)) >= sizeof(buf))
+		return 0;
+	for (t = strtok_r(buf, "/", &save); t != NULL;
+	    t = strtok_r(NULL, "/", &save)) {
+		if (n == NELEM(parts))
+			return 0;
+		parts[n++] = t;
+	}
+	if (n < 2 || n > 4 || strcmp(parts[1], "subscribers") != 0 ||
+	    !name_valid(parts[0]) || (n >= 3 && !name_valid(parts[2])) ||
+	    (n == 4 && strlen(parts[3]) >= 32))
+		return 0;
+	str_lcpy(name, parts[0], NAME_LEN);
+	if (n >= 3)
+		str_lcpy(sub, parts[2], NAME_LEN);
+	if (n == 4)
+		str_lcpy(action, parts[3], 32);
+	return 1;
+}
+
 /* Every request under /v1/vnets, from a VNO. */
 static void
 api_vnets(struct http_request *req, void *arg)
@@ -583,6 +708,13 @@ api_vnets(struct http_request *req, void *arg)
 			return;
 		}
 		goto notfound;
+	}
+	if (api_split_subs(rest, name, node, action)) {
+		pthread_mutex_lock(&d->lock);
+		if ((v = api_lookup(d, req, name)) != NULL)
+			api_subs(d, req, v, node, action);
+		pthread_mutex_unlock(&d->lock);
+		return;
 	}
 	if (api_split(rest, name, node, action) == -1)
 		goto notfound;

@@ -168,6 +168,11 @@ txn_plan(struct vnpd *d, struct wctx *w, struct vn *v, const int *excluded,
 	if (rc == 0)
 		rc = split_build(d->conf, v->doc, p,
 		    (int64_t)time(NULL) + d->conf->lease, parts, nparts);
+	if (rc == 0 && (rc = subs_stubs(v->doc, *parts, *nparts)) == -1) {
+		vn_parts_free(*parts, *nparts);
+		*parts = NULL;
+		*nparts = 0;
+	}
 done:
 	plan_free(p);
 	free_adverts(ads, d->conf->npips);
@@ -618,7 +623,7 @@ txn_provision(struct vnpd *d, struct wctx *w, struct vn *v,
 static int
 txn_prepare_doc(struct vnpd *d, struct vnet *doc, const struct vnet *old)
 {
-	if (vn_assign_keys(d, doc, old) == -1)
+	if (subs_expand(doc) == -1 || vn_assign_keys(d, doc, old) == -1)
 		return -1;
 	if (doc->routing == ROUTING_STATIC)
 		return routes_apply(doc->nodes, doc->nnodes, doc->links,
@@ -804,6 +809,9 @@ txn_apply(struct vnpd *d, struct wctx *w, struct vn *v, struct vnet *doc,
 	int rc = -1;
 	double t = now_ms();
 
+	/* Subscribers' gateways first: they are nodes to place too. */
+	if (subs_expand(doc) == -1)
+		goto done;
 	fixed = calloc(doc->nnodes + 1, sizeof(*fixed));
 	fixed_host = calloc(doc->nnodes + 1, sizeof(*fixed_host));
 	if (fixed == NULL || fixed_host == NULL) {

@@ -94,16 +94,17 @@ struct vn {
 
 /* What a job is for. */
 enum job_type { JOB_CREATE, JOB_UPDATE, JOB_DELETE, JOB_MIGRATE, JOB_RENEW,
-	JOB_RECOVER, JOB_TYPE_LAST };
+	JOB_RECOVER, JOB_TOKEN, JOB_TYPE_LAST };
 
 struct job {
 	enum job_type type;
 	struct vn *vn;			/* the VNet (busy while the job runs) */
 	struct vnet *doc;		/* update: the new document, owned */
-	char node[NAME_LEN];		/* migrate: the node */
+	char node[NAME_LEN];		/* migrate: the node; token: the
+					   subscriber */
 	char pip[NAME_LEN];		/* migrate: target PIP, "" = same */
 	char host[NAME_LEN];		/* migrate: target host, "" = any */
-	int64_t seconds;		/* renew */
+	int64_t seconds;		/* renew; token: its lifetime */
 	struct http_request *req;	/* answered when done, or NULL */
 	int rc;				/* outcome: 0 or -1 */
 	struct err err;			/* rc -1: why */
@@ -234,6 +235,18 @@ int txn_delete(struct vnpd *d, struct wctx *w, struct vn *v);
 int txn_renew(struct vnpd *d, struct wctx *w, struct vn *v, int64_t seconds);
 int txn_recover(struct vnpd *d, struct wctx *w, struct vn *v);
 int txn_release(struct vnpd *d, struct wctx *w, struct vn *v);
+
+/* subs.c: subscribers (docs/subscribers.md) */
+enum sub_op { SUB_ADD, SUB_SET, SUB_REMOVE };
+#define SUB_TOKEN_TTL	86400		/* default token lifetime, s */
+int subs_names(const char *sub, char *gw, char *acc, char *home);
+int subs_expand(struct vnet *v);
+int subs_stubs(const struct vnet *v, struct vn_part *parts, size_t nparts);
+int subs_parse(const char *body, size_t len, struct vnet_sub *out);
+struct vnet *subs_doc(const struct vnet *v, const struct vnet_sub *s,
+    enum sub_op op);
+char *subs_list(const struct vn *v);
+int subs_token(struct vnpd *d, struct wctx *w, struct job *j);
 
 /* console.c */
 void console_exec(struct vnpd *d, struct http_request *req, struct vn *v,
