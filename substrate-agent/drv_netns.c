@@ -34,7 +34,10 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
@@ -954,6 +957,22 @@ netns_delete(struct drv *drv, const char *id)
 	return netns_delete_node(ns, &n);
 }
 
+/*
+ * Is the namespace at path still there?  Its file in NETNS_RUN outlives
+ * it when the bind mount went away: a mount made in a private mount
+ * namespace (an agent started by "ip netns exec", which makes one) is
+ * gone with the last process of that mount namespace, and with it the
+ * network namespace, its veths and everything in it.  Only a mounted
+ * nsfs file is a live node; the rest is a trace for reconcile to re-make.
+ */
+static int
+ns_alive(const char *path)
+{
+	struct statfs sf;
+
+	return statfs(path, &sf) == 0 && sf.f_type == NSFS_MAGIC;
+}
+
 static int
 netns_list(struct drv *drv, struct vnode_info **out, size_t *np)
 {
@@ -991,7 +1010,8 @@ netns_list(struct drv *drv, struct vnode_info **out, size_t *np)
 		v[n].state = VNODE_ST_UNKNOWN;
 		if (node_load(ns, id, &nn) == 0) {
 			str_lcpy(v[n].name, nn.spec.name, sizeof(v[n].name));
-			v[n].state = nn.state;
+			v[n].state = ns_alive(nn.nspath) ? nn.state :
+			    VNODE_ST_UNKNOWN;
 		} else
 			err_reset();
 		n++;

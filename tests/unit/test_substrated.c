@@ -31,6 +31,8 @@
 
 static char dir[64];		/* scratch: certificates, config, state */
 static char bin[512];		/* the daemon */
+static char vtun[512];		/* tools/vtun: the far end of a stub */
+static pid_t vtun_pid;
 static char prefix[16];		/* id prefix of this run */
 static char uif[24], upeer[24];	/* underlay veth: host side, peer side */
 static int port;
@@ -132,9 +134,13 @@ call(const char *method, const char *path, const char *body,
 	return call_as("pip1", method, path, body, r);
 }
 
-/* Start the daemon and wait (bounded) until it answers. */
+/*
+ * Start the daemon and wait (bounded) until it answers.  With private,
+ * in a mount namespace of its own (slave of ours), as "ip netns exec"
+ * starts a program: the namespaces of its nodes are mounted there only.
+ */
 static void
-start_daemon(void)
+start_daemon_how(int private)
 {
 	char conf[128], logf[128];
 	struct http_response r;
@@ -147,7 +153,12 @@ start_daemon(void)
 
 		dup2(fd, 1);
 		dup2(fd, 2);
-		execl(bin, "substrated", "-d", "-v", "-f", conf, (char *)NULL);
+		if (private)
+			execlp("unshare", "unshare", "--mount", "--propagation",
+			    "slave", bin, "-d", "-v", "-f", conf, (char *)NULL);
+		else
+			execl(bin, "substrated", "-d", "-v", "-f", conf,
+			    (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 100; i++) {
@@ -159,6 +170,12 @@ start_daemon(void)
 		usleep(100000);
 	}
 	ck_abort_msg("substrated did not answer in 10 s (see %s)", logf);
+}
+
+static void
+start_daemon(void)
+{
+	start_daemon_how(0);
 }
 
 static void
@@ -310,6 +327,7 @@ suite_setup(void)
 	d = dirname(dirname(self));
 	snprintf(bin, sizeof(bin), "%s/bin/substrated", d);
 	ck_assert_msg(access(bin, X_OK) == 0, "no daemon at %s", bin);
+	snprintf(vtun, sizeof(vtun), "%s/tools/vtun", d);
 	sh("sh scripts/vnsm-ca init %s/ca", dir);
 	sh("sh scripts/vnsm-ca issue %s/ca --role substrated --name h1 "
 	    "--san IP:127.0.0.1", dir);
@@ -347,6 +365,10 @@ suite_teardown(void)
 	int n;
 
 	kill_daemon(SIGTERM);
+	if (vtun_pid > 0) {
+		kill(vtun_pid, SIGKILL);
+		waitpid(vtun_pid, NULL, 0);
+	}
 	snprintf(rundir, sizeof(rundir), "%s/run", dir);
 	n = our_ns(ids, 256);
 	if ((drv = drv_open("netns", &dc)) != NULL) {
@@ -359,6 +381,8 @@ suite_teardown(void)
 	sh("for l in $(ip -o link show type bridge | grep 'alias vnsm:link:%s' "
 	    "| cut -d: -f2 | cut -d@ -f1); do ip link del $l; done", prefix);
 	sh("ip link del %s", uif);
+	sh("ip netns del %sa", prefix);
+	sh("ip netns del %sp", prefix);
 	if (getenv("KEEP") == NULL)
 		sh("rm -rf %s", dir);
 }
@@ -733,6 +757,112 @@ START_TEST(test_crash)
 }
 END_TEST
 
+/* One ping from node id to addr, run in the agent's mount namespace. */
+static int
+ping_from(const char *id, const char *addr)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "nsenter -t %d -m ip netns exec "
+	    VNODE_PREFIX "%s ping -c 1 -W 1 %s >/dev/null 2>&1",
+	    (int)daemon_pid(), id, addr);
+	for (int i = 0; i < 5; i++)
+		if (system(cmd) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A stub's traffic survives kill -9 of the agent.  The far end is a vtun
+ * (tools/vtun) in an access namespace, bridging the stub to a peer
+ * namespace.  Four restarts after kill -9: twice with the agent in a
+ * private mount namespace (as "ip netns exec" starts it: its nodes'
+ * namespaces die with it, so the restart must re-make them, not adopt
+ * traces, and bring the stub up on the new host end), then twice in
+ * ours (re-made once more, then adopted as they are).
+ */
+START_TEST(test_stub_crash)
+{
+	struct http_response r;
+	struct manifest *m;
+	char name[64], path[128], lines[512], peer[32], out[128], id[VNODE_ID_MAX];
+	char *doc;
+	int key = 5000 + net;
+
+	/* The access network and the peer behind the far tunnel end. */
+	sh("ip netns add %sa", prefix);
+	sh("ip netns add %sp", prefix);
+	sh("ip link set %s netns %sa", upeer, prefix);
+	sh("ip -n %sa addr add 10.%d.255.2/30 dev %s", prefix, net, upeer);
+	sh("ip -n %sa link set %s up", prefix, upeer);
+	sh("ip -n %sa link set lo up", prefix);
+	sh("ip link add %sq netns %sa type veth peer name eth0 netns %sp",
+	    prefix, prefix, prefix);
+	sh("ip -n %sa link set %sq up", prefix, prefix);
+	sh("ip -n %sp addr add 10.%d.5.2/24 dev eth0", prefix, net);
+	sh("ip -n %sp link set eth0 mtu 1400 up", prefix);
+	snprintf(peer, sizeof(peer), "10.%d.5.2", net);
+	snprintf(out, sizeof(out), "%s/vtun.out", dir);
+	if ((vtun_pid = fork()) == 0) {
+		char ns[32], arg[256];
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		snprintf(ns, sizeof(ns), "%sa", prefix);
+		snprintf(arg, sizeof(arg), "name=%st,encap=gre,local=10.%d.255.2,"
+		    "remote=10.%d.255.1,key=%d,attach=direct,node=%sq", prefix,
+		    net, net, key, prefix);
+		execlp("ip", "ip", "netns", "exec", ns, vtun, arg, (char *)NULL);
+		_exit(127);
+	}
+	for (int t = 0; t < 100; t++) {
+		char buf[512];
+		FILE *fp = fopen(out, "r");
+		size_t n = fp != NULL ? fread(buf, 1, sizeof(buf) - 1, fp) : 0;
+
+		if (fp != NULL)
+			fclose(fp);
+		buf[n] = '\0';
+		if (strstr(buf, "ready") != NULL)
+			break;
+		ck_assert_msg(t < 99, "vtun did not come up (see %s)", out);
+		usleep(100000);
+	}
+	/* The first restart's agent, in a mount namespace of its own. */
+	kill_daemon(SIGTERM);
+	start_daemon_how(1);
+	snprintf(name, sizeof(name), "%s-sc.pip1.h1", prefix);
+	snprintf(path, sizeof(path), "/v1/slices/%s", name);
+	snprintf(lines, sizeof(lines), "<node name=\"c\" cpu=\"0.25\" "
+	    "memory=\"16MiB\" host=\"h1\" pool=\"never\"/>\n<stub name=\"c-p\" "
+	    "encap=\"gre\" key=\"%d\"><end node=\"c\" address=\"10.%d.5.1/24\""
+	    "/><peer pip=\"pip2\" node=\"p\" underlay=\"10.%d.255.2\"/></stub>\n",
+	    key, net, net);
+	doc = slice_doc(name, lines);
+	ck_assert_int_eq(call("PUT", path, doc, &r), 200);
+	free(doc);
+	m = mf(&r);
+	str_lcpy(id, mf_node(m, "c")->id, sizeof(id));
+	manifest_free(m);
+	http_response_clear(&r);
+	ck_assert_msg(ping_from(id, peer), "no ping across the stub");
+	for (int round = 0; round < 4; round++) {
+		kill(daemon_pid(), SIGKILL);
+		kill_daemon(SIGKILL);
+		start_daemon_how(round < 2);
+		ck_assert_msg(ping_from(id, peer), "no ping across the stub "
+		    "after kill -9 and restart %d (%s)", round + 1, round < 2 ?
+		    "private mount namespace" : "host mount namespace");
+		ck_assert_int_eq(call("GET", path, NULL, &r), 200);
+		ck_assert_ptr_nonnull(strstr(r.body, "state=\"up\""));
+		http_response_clear(&r);
+	}
+	ck_assert_int_eq(call("DELETE", path, NULL, &r), 200);
+	http_response_clear(&r);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -752,6 +882,7 @@ main(void)
 	tcase_add_test(tc, test_pool);
 	tcase_add_test(tc, test_stub);
 	tcase_add_test(tc, test_crash);
+	tcase_add_test(tc, test_stub_crash);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
