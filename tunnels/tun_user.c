@@ -413,6 +413,58 @@ u_segment(struct tun_user *u, struct u_link *ul,
 }
 
 /*
+ * The node sent an IPv4 packet (Ethernet frame f, len bytes) with DF set
+ * that the link cannot carry: answer ICMP "fragmentation needed" with the
+ * link's MTU (RFC 1191), so the node's path MTU drops instead of its
+ * packets vanishing.  The link has no address of its own in the VNet, so
+ * the answer comes from the packet's destination, as from a router next
+ * to it; it quotes the IPv4 header and 8 bytes (RFC 792).  The packet
+ * itself is still dropped and counted.
+ */
+static void
+u_frag_needed(struct u_link *ul, const uint8_t *f, size_t len, uint32_t mtu)
+{
+	uint8_t r[U_VNET_LEN + 14 + 20 + 8 + 60 + 8];
+	uint8_t *ip = r + U_VNET_LEN + 14, *ic = ip + 20;
+	size_t ihl, q;
+	uint16_t v;
+
+	if (len < 14 + 20 || (f[14] >> 4) != 4)
+		return;
+	ihl = (size_t)(f[14] & 0xf) * 4;
+	if (ihl < 20 || len < 14 + ihl + 8)
+		return;
+	/* Never answer an ICMP error with one (RFC 1122 3.2.2). */
+	if (f[14 + 9] == IPPROTO_ICMP && (f[14 + ihl] == 3 ||
+	    f[14 + ihl] == 4 || f[14 + ihl] == 5 || f[14 + ihl] == 11 ||
+	    f[14 + ihl] == 12))
+		return;
+	q = ihl + 8;
+	memset(r, 0, sizeof(r));
+	memcpy(r + U_VNET_LEN, f + 6, 6);		/* back to the node */
+	memcpy(r + U_VNET_LEN + 6, ul->node_if_mac, 6);
+	r[U_VNET_LEN + 12] = 0x08;
+	ip[0] = 0x45;
+	v = htons((uint16_t)(20 + 8 + q));
+	memcpy(ip + 2, &v, 2);
+	ip[8] = 64;
+	ip[9] = IPPROTO_ICMP;
+	memcpy(ip + 12, f + 14 + 16, 4);		/* from its destination */
+	memcpy(ip + 16, f + 14 + 12, 4);		/* to its source */
+	v = tun_csum_fold(tun_csum_add(ip, 20, 0));
+	memcpy(ip + 10, &v, 2);
+	ic[0] = 3;					/* unreachable */
+	ic[1] = 4;					/* fragmentation needed */
+	v = htons((uint16_t)mtu);
+	memcpy(ic + 6, &v, 2);
+	memcpy(ic + 8, f + 14, q);
+	v = tun_csum_fold(tun_csum_add(ic, 8 + q, 0));
+	memcpy(ic + 2, &v, 2);
+	if (write(ul->fd, r, U_VNET_LEN + 14 + 20 + 8 + q) == -1)
+		log_debug("tunnels: cannot send fragmentation needed");
+}
+
+/*
  * One frame from the node (f, len, after the vnet header vh): answer
  * ARP (L3), finish a pending checksum, cut TSO packets, wrap, queue.
  */
@@ -450,6 +502,16 @@ u_from_node(struct tun_user *u, struct u_link *ul,
 		sport = (uint16_t)(49152 | (x & 0x3fff));
 	}
 	if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		/* Segments over the link MTU (node MTU set too high). */
+		if (type == ETH_P_IP && len >= 14 + 20) {
+			size_t ihl = (size_t)(f[14] & 0xf) * 4;
+
+			if (len >= 14 + ihl + 20 && ihl + (size_t)(f[14 +
+			    ihl + 12] >> 4) * 4 + vh->gso_size > c->mtu) {
+				u_frag_needed(ul, f, len, c->mtu);
+				goto drop;
+			}
+		}
 		if (type != ETH_P_IP ||
 		    u_segment(u, ul, vh, f, l2 ? 14 : 0, f + 14, len - 14,
 		    sport) == -1)
@@ -465,8 +527,12 @@ u_from_node(struct tun_user *u, struct u_link *ul,
 		ck = tun_csum_fold(tun_csum_add(f + cs, len - cs, 0));
 		memcpy(f + co, &ck, 2);
 	}
-	if (len - 14 > c->mtu)
+	if (len - 14 > c->mtu) {
+		/* IPv4 with DF: tell the node; anything else: just drop. */
+		if (type == ETH_P_IP && len >= 14 + 20 && (f[14 + 6] & 0x40))
+			u_frag_needed(ul, f, len, c->mtu);
 		goto drop;
+	}
 	hl = u_outer(h, c, inlen, type == ETH_P_IP ? f[15] : 0, sport);
 	u_queue(u, c, h, hl, in, inlen);
 	u_add(&ul->tx_packets, 1);
