@@ -27,11 +27,11 @@ mkdir -p "$root/bin" "$root/sbin" "$root/proc" "$root/sys" "$root/dev" \
     "$root/tmp" "$root/run" "$root/etc" "$root/root" "$root/lib/modules"
 cp "$bb" "$root/bin/busybox"
 for a in sh ip mount insmod poweroff setsid cttyhack sleep cat echo \
-    hostname acpid ls ps ping grep sed; do
+    hostname acpid ls ps ping grep sed stty base64; do
 	ln -s busybox "$root/bin/$a"
 done
-# virtio-net and what it needs, in load order.
-for m in virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev \
+# virtio-net and what it needs, in load order (virtio needs virtio_ring).
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
     virtio_pci failover net_failover virtio_net; do
 	f=$(find "/lib/modules/$kver/kernel" -name "$m.ko" -o -name "$m.ko.xz" |
 	    head -1)
@@ -50,7 +50,7 @@ mount -t proc proc /proc 2>/dev/null
 mount -t sysfs sys /sys 2>/dev/null
 mount -t devtmpfs dev /dev 2>/dev/null
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts 2>/dev/null
-for m in virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev \
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
     virtio_pci failover net_failover virtio_net; do
 	[ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
 done

@@ -34,9 +34,11 @@
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
 
+#include "buf.h"
 #include "error.h"
 #include "log.h"
 #include "driver.h"
+#include "lv_console.h"
 
 #define LV_NS		"urn:vnsm:node:1"	/* our metadata namespace */
 #define LV_DEFAULT_URI	"qemu:///system"
@@ -742,12 +744,49 @@ lv_console(struct drv *drv, const char *id, struct vnode_console *con)
 	return 0;
 }
 
+/*
+ * exec through the domain's console (lv_console.c): the router image
+ * keeps a root shell there.  The agent passes sh -c CMD; other argv are
+ * quoted into one shell command.
+ */
 static int
 lv_exec(struct drv *drv, const char *id, const struct vnode_exec *ex,
     int *status)
 {
-	return err_set(ERR_UNSUPPORTED, "the libvirt driver cannot run "
-	    "commands in node '%s' (no guest agent); use its console", id);
+	struct lv *lv = drv->priv;
+	char dom[VNODE_ID_MAX + 8], *cmd;
+	struct buf b;
+	int rc;
+
+	if (lv->flav == LV_TEST)
+		return err_set(ERR_UNSUPPORTED, "the libvirt driver cannot run "
+		    "commands in node '%s': test:// domains run no guest", id);
+	if (ex->argv == NULL || ex->argv[0] == NULL)
+		return err_set(ERR_INVALID, "exec in node '%s': no command", id);
+	buf_init(&b);
+	if (ex->argv[1] != NULL && ex->argv[2] != NULL &&
+	    ex->argv[3] == NULL && strcmp(ex->argv[1], "-c") == 0 &&
+	    (strcmp(ex->argv[0], "sh") == 0 ||
+	    strcmp(ex->argv[0], "/bin/sh") == 0))
+		buf_puts(&b, ex->argv[2]);
+	else {
+		for (size_t i = 0; ex->argv[i] != NULL; i++) {
+			buf_puts(&b, i > 0 ? " '" : "'");
+			for (const char *p = ex->argv[i]; *p != '\0'; p++)
+				if (*p == '\'')
+					buf_puts(&b, "'\\''");
+				else
+					buf_append(&b, p, 1);
+			buf_puts(&b, "'");
+		}
+	}
+	if ((cmd = buf_steal(&b, NULL)) == NULL)
+		return -1;
+	dom_name(id, dom, sizeof(dom));
+	rc = lvc_exec(lv->uri, dom, id, cmd, ex->out, ex->out ? ex->outsz : 0,
+	    ex->timeout_ms > 0 ? ex->timeout_ms : 10000, status);
+	free(cmd);
+	return rc;
 }
 
 const struct drv_ops drv_libvirt_ops = {
