@@ -13,8 +13,9 @@
 # sets up and measures every configuration once (in an order rotated by
 # one each round), then round r + 1 does it again.  A slow minute hurts
 # every configuration alike instead of one.  Reported: the median over the
-# rounds with min and max, and the ratios of medians to plain and to
-# kernel VXLAN.  With PIN=1 (default) the iperf3 client is pinned to CPU 0
+# rounds with min and max, the ratios of medians to plain and to kernel
+# VXLAN, and paired ratios: per round, each configuration against plain
+# and kernel VXLAN of that same round, median (min-max) over the rounds.  With PIN=1 (default) the iperf3 client is pinned to CPU 0
 # and the server to CPU 1, so every configuration gets the same placement.
 # Steal time and load average are printed so a noisy run shows itself.
 #
@@ -323,6 +324,7 @@ while [ $rnd -lt "$RUNS" ]; do
 			echo 0 >>"$T/$CUR.tcp"
 			echo 0 >>"$T/$CUR.udp"
 		fi
+		echo "$rnd $CUR $(tail -n 1 "$T/$CUR.tcp") $(tail -n 1 "$T/$CUR.udp")" >>"$T/rounds"
 		teardown
 		ci=$((ci + 1))
 	done
@@ -355,3 +357,29 @@ awk '
 		    pt ? t[i] / pt : 0, kt ? t[i] / kt : 0,
 		    pu ? u[i] / pu : 0, ku ? u[i] / ku : 0
 	}' "$T/results"
+
+# Paired ratios: each configuration against plain and kernel VXLAN of the
+# same round (measured within a minute of it), median over the rounds.
+# Slow drifts of the machine's load cancel out of these.
+echo
+echo "paired ratios, median over rounds (min-max): TCP vs plain, TCP vs kvxlan, UDP vs plain, UDP vs kvxlan"
+awk '
+	{ v[$1, $2, "t"] = $3; v[$1, $2, "u"] = $4; cfg[$2] = 1; if (!($2 in ord)) { ord[$2] = ++nc; name[nc] = $2 }
+	  if ($1 + 1 > nr) nr = $1 + 1 }
+	function med(a, n,   i, j, t) {
+		for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+		return sprintf("%5.2fx (%4.2f-%4.2f)", a[int((n + 1) / 2)], a[1], a[n])
+	}
+	function col(c, base, f,   r, n, a) {
+		n = 0
+		for (r = 0; r < nr; r++)
+			if (v[r, base, f] > 0 && ((r, c, f) in v)) a[++n] = v[r, c, f] / v[r, base, f]
+		return n ? med(a, n) : "        -         "
+	}
+	END {
+		for (i = 1; i <= nc; i++) {
+			c = name[i]
+			printf "%-13s %s  %s  %s  %s\n", c, col(c, "plain", "t"), col(c, "kernel-vxlan", "t"),
+			    col(c, "plain", "u"), col(c, "kernel-vxlan", "u")
+		}
+	}' "$T/rounds"
