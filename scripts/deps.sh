@@ -15,6 +15,7 @@ libssh2-1-dev
 libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-driver-lxc libvirt-clients
 libxen-dev
 libbpf-dev bpftool
+libnftables-dev
 check
 cppcheck
 iproute2 iputils-ping procps psmisc

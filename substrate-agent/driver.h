@@ -23,6 +23,7 @@
 #ifndef VNSM_DRIVER_H
 #define VNSM_DRIVER_H
 
+#include <sys/types.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stddef.h>
@@ -261,6 +262,9 @@ int vnode_parse_cidr(const char *s, struct in_addr *addr, uint8_t *prefix);
 #define NETNS_CAP_MEM		0x2	/* memory limits */
 #define NETNS_CAP_FREEZE	0x4	/* pause by cgroup freezer */
 unsigned drv_netns_caps(struct drv *drv);
+/* Start argv in netns node id without waiting: the child's pid, or -1. */
+pid_t drv_netns_spawn(struct drv *drv, const char *id,
+    const char *const *argv, int out);
 /* Path of a cgroup file ("cpu.max", "memory.limit_in_bytes", ...). */
 int drv_netns_cgfile(struct drv *drv, const char *id, const char *file,
     char *buf, size_t size);

@@ -1091,6 +1091,27 @@ netns_exec(struct drv *drv, const char *id, const struct vnode_exec *ex,
 	return netns_run(ns, &n, ex, status);
 }
 
+/*
+ * Start argv in running node id, its stdout and stderr to out (-1:
+ * /dev/null), and return at once: the pid of the child (the caller's to reap; its exit status is the command's), or -1
+ * with the error recorded.  For daemons that detach themselves (the
+ * gateways' dnsmasq), so the agent does not wait for their start-up.
+ */
+pid_t
+drv_netns_spawn(struct drv *drv, const char *id, const char *const *argv,
+    int out)
+{
+	struct netns *ns = drv->priv;
+	struct netns_node n;
+
+	if (node_load(ns, id, &n) == -1)
+		return -1;
+	if (n.state != VNODE_ST_RUNNING)
+		return err_set(ERR_CONFLICT, "netns node '%s' is not running",
+		    id);
+	return netns_spawn(ns, &n, argv, out);
+}
+
 unsigned
 drv_netns_caps(struct drv *drv)
 {

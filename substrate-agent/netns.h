@@ -64,6 +64,9 @@ int netns_sshd_start(struct netns *ns, struct netns_node *n);
 int netns_kill_all(struct netns *ns, struct netns_node *n);
 /* Send sig to every process whose network namespace is the node's. */
 int netns_signal_all(const struct netns_node *n, int sig);
+/* Fork a child running argv in the node (out: stdout+stderr, -1 none). */
+pid_t netns_spawn(struct netns *ns, struct netns_node *n,
+    const char *const *argv, int out);
 int netns_run(struct netns *ns, struct netns_node *n,
     const struct vnode_exec *ex, int *status);
 

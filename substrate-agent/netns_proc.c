@@ -357,8 +357,9 @@ enter_exec(const struct enter *e, const char *const *argv, int out)
 }
 
 /* Fork a child that runs argv in the node; returns its pid or -1. */
-static pid_t
-spawn(struct netns *ns, struct netns_node *n, const char *const *argv, int out)
+pid_t
+netns_spawn(struct netns *ns, struct netns_node *n, const char *const *argv,
+    int out)
 {
 	struct enter e;
 	pid_t pid;
@@ -393,7 +394,7 @@ netns_run(struct netns *ns, struct netns_node *n, const struct vnode_exec *ex,
 		    n->spec.id);
 	if (pipe2(pfds, O_CLOEXEC) == -1)
 		return err_sys("pipe");
-	pid = spawn(ns, n, ex->argv, pfds[1]);
+	pid = netns_spawn(ns, n, ex->argv, pfds[1]);
 	close(pfds[1]);
 	if (pid == -1) {
 		close(pfds[0]);
@@ -512,7 +513,7 @@ netns_sshd_start(struct netns *ns, struct netns_node *n)
 	/* sshd insists on its privilege separation directory. */
 	if (mkdir("/run/sshd", 0755) == -1 && errno != EEXIST)
 		return err_sys("mkdir /run/sshd");
-	if ((pid = spawn(ns, n, sd, -1)) == -1)
+	if ((pid = netns_spawn(ns, n, sd, -1)) == -1)
 		return -1;
 	n->sshd_pid = pid;
 	return write_pid(n->dir, "sshd.pid", pid);

@@ -6,3 +6,7 @@ images: $(IMAGES)
 $(BUILD)/images/router/initrd.img: scripts/mkimage.sh
 	$(call msg,IMAGE,$(@D))
 	$(Q)sh scripts/mkimage.sh $(@D)
+
+# gateway.c loads each gateway's nftables ruleset in-process through
+# libnftables (no nft process per claim).
+LIBS += $(shell pkg-config --libs libnftables 2>/dev/null || echo -lnftables)

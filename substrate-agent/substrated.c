@@ -278,6 +278,9 @@ out:
 	daemon_signals_free(sig);
 	if (sd.report_ev != NULL)
 		event_free(sd.report_ev);
+	sd_gw_reap(&sd, 1);
+	if (sd.gw_ev != NULL)
+		event_free(sd.gw_ev);
 	http_client_free(sd.cli);
 	http_server_free(sd.srv);
 	/*

@@ -97,8 +97,10 @@ struct sd_gwid {
 					   "" if the slice does not say */
 	char stub[NAME_LEN];		/* the home's stub (its tunnel) */
 	char lan_if[IFNAMSIZ];		/* the node's interface on that stub */
-	unsigned c_vlan, s_vlan;	/* 1..4094, 0 = none: recorded only
-					   (host slices carry none yet) */
+	unsigned c_vlan, s_vlan;	/* 1..4094, 0 = none: from <gateway
+					   c-vlan s-vlan>, recorded only */
+	int dns_failed;			/* its last dnsmasq start failed
+					   (the node shows as unknown) */
 };
 
 /* One virtual node of a host slice. */
@@ -164,6 +166,18 @@ struct sd_pools {
 	double last_ms[SD_POOLS_MAX];	/* last member's make time */
 };
 
+/*
+ * A gateway's dnsmasq being started: the launcher, which exits (0) once
+ * dnsmasq has bound its sockets and detached, or with dnsmasq's error.
+ * Reaped by gateway.c (a timer, or before the gateway is touched again).
+ */
+struct sd_gw_start {
+	char id[VNODE_ID_MAX];		/* the gateway node */
+	pid_t pid;			/* the launcher, our child */
+	double t0;			/* when it was started, ms */
+	struct sd_gw_start *next;
+};
+
 struct sd {
 	struct sd_conf *conf;
 	struct event_base *base;
@@ -182,6 +196,8 @@ struct sd {
 	unsigned underlay_mtu;
 	struct sd_slice *slices;
 	struct sd_pools pools;
+	struct sd_gw_start *gw_starts;	/* dnsmasq starts not reaped yet */
+	struct event *gw_ev;		/* polls gw_starts while any */
 };
 
 /* substrated.c */
@@ -222,6 +238,8 @@ int sd_gw_check(const struct slice *sl, const struct topo_node *nd,
     const char *where);
 /* Re-apply every gateway of slice s after a restart (reconcile). */
 void sd_gw_restore(struct sd *sd, struct sd_slice *s);
+/* Reap finished dnsmasq starts (block: wait for all); at exit, block. */
+void sd_gw_reap(struct sd *sd, int block);
 
 /* slices.c */
 struct sd_slice *sd_slice_find(struct sd *sd, const char *name);

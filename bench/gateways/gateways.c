@@ -349,7 +349,7 @@ bench_claim(int n)
 	rss = dnsmasq_rss(&cnt);
 	stats("claim: PUT round trip (TLS connection included)", rt, n);
 	stats("claim: agent virtualization step (re-bind, LAN address, "
-	    "nft, dnsmasq start)", vt, n);
+	    "nft ruleset loaded, dnsmasq launched)", vt, n);
 	printf("claimed gateways: %.0f KiB each by MemAvailable (the pool "
 	    "refills meanwhile, so this counts the new members too); "
 	    "dnsmasq RSS %.0f KiB each (%d running)\n", (double)(m0 - m1) / n,
