@@ -799,8 +799,10 @@ sd_gw_apply(struct sd *sd, struct drv *d, struct sd_node *n,
 		err_sys("signal dnsmasq of gateway %s", n->id);
 		goto out;
 	}
-	log_debug("gateway %s (%s): LAN %s, dnsmasq %s, %.2f ms", n->name,
-	    n->id, n->gw.lan_if, restart ? "started" : reload ? "reloaded" :
+	log_debug("gateway %s (%s) of subscriber '%s', stub %s, C-VLAN %u, "
+	    "S-VLAN %u: LAN %s, dnsmasq %s, %.2f ms", n->name, n->id,
+	    n->gw.subscriber, n->gw.stub, n->gw.c_vlan, n->gw.s_vlan,
+	    n->gw.lan_if, restart ? "launched" : reload ? "reloaded" :
 	    "unchanged", now_ms() - t0);
 	rc = 0;
 out:
@@ -919,6 +921,10 @@ sd_gw_restore(struct sd *sd, struct sd_slice *s)
 				str_lcpy(n->gw.lan_if, n->spec.ifs[i].name,
 				    sizeof(n->gw.lan_if));
 		k = topo_node_find(sl->nodes, sl->nnodes, n->name);
+		if (k >= 0) {
+			n->gw.c_vlan = sl->nodes[k].gw.c_vlan;
+			n->gw.s_vlan = sl->nodes[k].gw.s_vlan;
+		}
 		if (sd_gw_apply(sd, sd->drv[n->slot], n, k >= 0 ?
 		    &sl->nodes[k].gw : NULL, 1) == -1) {
 			log_warnx("reconcile: gateway %s: %s", n->id,

@@ -462,6 +462,8 @@ plan(struct apply *a)
 				str_lcpy(n->gw.stub, st->name,
 				    sizeof(n->gw.stub));
 			}
+			n->gw.c_vlan = nd->gw.c_vlan;
+			n->gw.s_vlan = nd->gw.s_vlan;
 		}
 		/* Routes: always as asked. */
 		n->spec.nroutes = nd->nroutes;

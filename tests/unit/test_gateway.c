@@ -502,7 +502,8 @@ homes_doc(const char *name, int a_from, int a_to, const char *a_dns)
 	    "<node name=\"gA\" kind=\"gateway\" cpu=\"0.05\" memory=\"16MiB\" "
 	    "host=\"h1\">\n"
 	    " <gateway lan=\"192.168.10.1/24\" dhcp-from=\"192.168.10.%d\" "
-	    "dhcp-to=\"192.168.10.%d\" dns=\"%s\"/>\n"
+	    "dhcp-to=\"192.168.10.%d\" dns=\"%s\" c-vlan=\"101\" "
+	    "s-vlan=\"7\"/>\n"
 	    " <route to=\"0.0.0.0/0\" via=\"10.%d.1.1\"/>\n</node>\n"
 	    "<node name=\"gB\" kind=\"gateway\" cpu=\"0.05\" memory=\"16MiB\" "
 	    "host=\"h1\">\n"
@@ -679,11 +680,17 @@ START_TEST(test_two_homes)
 	ck_assert_msg(strstr(out, "1.1.1.1") != NULL, "dhcp-opts: %s", out);
 	/* Identity in the state. */
 	snprintf(cmd, sizeof(cmd), "sqlite3 %s/state.db \"SELECT subscriber, "
-	    "stub, key, lan_if FROM gateways WHERE id = '%s'\"", dir, ida);
+	    "stub, key, lan_if, c_vlan, s_vlan FROM gateways WHERE id = "
+	    "'%s'\"", dir, ida);
 	run_out(out, sizeof(out), cmd);
-	snprintf(ip, sizeof(ip), "alice|home-a|%d|%s", 6000 + net * 10,
+	snprintf(ip, sizeof(ip), "alice|home-a|%d|%s|101|7", 6000 + net * 10,
 	    lan_if);
 	ck_assert_msg(strstr(out, ip) != NULL, "state: %s (want %s)", out, ip);
+	/* A home without a VLAN pair records none (0, 0). */
+	snprintf(cmd, sizeof(cmd), "sqlite3 %s/state.db \"SELECT subscriber, "
+	    "c_vlan, s_vlan FROM gateways WHERE id = '%s'\"", dir, idb);
+	run_out(out, sizeof(out), cmd);
+	ck_assert_msg(strstr(out, "bob|0|0") != NULL, "state of B: %s", out);
 	/* The pool refilled and is reported. */
 	for (int t = 0; t < 100; t++) {
 		ck_assert_int_eq(call("GET", "/v1/report", NULL, &r), 200);
