@@ -360,10 +360,22 @@ con_open(virConnectPtr c, virDomainPtr d, const char *id)
 	return NULL;
 }
 
-/* The talk on an open console: probe until ready, then the command. */
 static int
-con_talk(virStreamPtr st, const char *id, const char *cmd, char *out,
-    size_t outsz, int timeout_ms, int *status)
+io_send(void *arg, const char *s, size_t len, const char *id)
+{
+	return con_send(arg, s, len, id);
+}
+
+static int
+io_recv(void *arg, struct buf *b, const char *id)
+{
+	return con_recv(arg, b, id);
+}
+
+/* The talk on an open console: probe until ready, then the command. */
+int
+lvc_talk(const struct lvc_io *io, const char *id, const char *cmd,
+    char *out, size_t outsz, int timeout_ms, int *status)
 {
 	char nonce[LVC_NONCE_MAX], *probe = NULL, *script = NULL;
 	size_t plen, slen, from = 0;
@@ -381,16 +393,16 @@ con_talk(virStreamPtr st, const char *id, const char *cmd, char *out,
 		double now = now_ms();
 
 		if (!ready && now - last >= LVC_PROBE_MS) {
-			if (con_send(st, probe, plen, id) == -1)
+			if (io->send(io->arg, probe, plen, id) == -1)
 				goto out;
 			last = now;
 		}
-		if ((r = con_recv(st, &b, id)) == -1)
+		if ((r = io->recv(io->arg, &b, id)) == -1)
 			goto out;
 		if (!ready && b.len > 0 && lvc_ready(b.data, b.len, nonce)) {
 			ready = 1;
 			from = b.len;
-			if (con_send(st, script, slen, id) == -1)
+			if (io->send(io->arg, script, slen, id) == -1)
 				goto out;
 			log_debug("node %s: console answered in %.0f ms", id,
 			    now_ms() - t0);
@@ -413,7 +425,7 @@ con_talk(virStreamPtr st, const char *id, const char *cmd, char *out,
 				err_set(ERR_TIMEOUT, "the command on node '%s' "
 				    "did not end in %d ms; interrupted", id,
 				    timeout_ms);
-				(void)con_send(st, "\003", 1, id);
+				(void)io->send(io->arg, "\003", 1, id);
 				sleep_ms(100);	/* let it reach the guest */
 			}
 			goto out;
@@ -435,6 +447,7 @@ lvc_exec(const char *uri, const char *dom, const char *id, const char *cmd,
 	virConnectPtr c = NULL;
 	virDomainPtr d = NULL;
 	virStreamPtr st = NULL;
+	struct lvc_io io;
 	struct timespec dl;
 	int rc = -1, state, reason;
 	double t0 = now_ms();
@@ -474,7 +487,10 @@ lvc_exec(const char *uri, const char *dom, const char *id, const char *cmd,
 	if ((st = con_open(c, d, id)) == NULL)
 		goto out;
 	timeout_ms -= (int)(now_ms() - t0);
-	rc = con_talk(st, id, cmd, out, outsz, timeout_ms > 0 ? timeout_ms :
+	io.send = io_send;
+	io.recv = io_recv;
+	io.arg = st;
+	rc = lvc_talk(&io, id, cmd, out, outsz, timeout_ms > 0 ? timeout_ms :
 	    1, status);
 out:
 	if (st != NULL) {

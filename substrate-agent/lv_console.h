@@ -49,6 +49,28 @@ char *lvc_script(const char *cmd, const char *nonce, int kill_s,
 /* The probe line: turns echo off and prints the ready marker. */
 char *lvc_probe(const char *nonce, size_t *lenp);
 
+struct buf;
+
+/* How lvc_talk() reaches a console: a libvirt stream, or a test's fake. */
+struct lvc_io {
+	/* Type len bytes of s; 0 or -1 with an error recorded. */
+	int (*send)(void *arg, const char *s, size_t len, const char *id);
+	/* Append what came to b without waiting: 1 something, 0 nothing,
+	   -1 error (recorded). */
+	int (*recv)(void *arg, struct buf *b, const char *id);
+	void *arg;		/* the stream */
+};
+
+/*
+ * The talk on an open console: probe until the shell answers, type the
+ * command, read until its end marker; all within timeout_ms.  0 with
+ * out and *status as lvc_parse() gives them, or -1 with ERR_TIMEOUT
+ * saying whether the shell never answered or the command did not end
+ * (then Ctrl-C is typed), or the error of io.
+ */
+int lvc_talk(const struct lvc_io *io, const char *id, const char *cmd,
+    char *out, size_t outsz, int timeout_ms, int *status);
+
 /*
  * Run cmd (a shell command) in domain dom at libvirt uri through its
  * console; id names the node in messages.  Waits at most timeout_ms for

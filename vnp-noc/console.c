@@ -5,9 +5,11 @@
  * the output and the command's exit status (X-Exit-Status) come back
  * the same way.  `vno console` builds an interactive line console on
  * this (vno(1)).  During instantiation, console_check() makes sure every
- * node answers (`true` exits 0) before the VNet is declared ready; a
- * node whose driver cannot run commands at all (501) is let through
- * with a warning, since there is nothing to check through exec.
+ * node answers (`true` exits 0) before the VNet is declared ready:
+ * netns nodes directly, VMs and containers through their console (the
+ * agent's libvirt driver types the command on it).  Only a node whose
+ * driver cannot run commands at all (501: xen, libvirt's test://) is let
+ * through, with a warning, since there is nothing to check through exec.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,8 +152,9 @@ console_check(struct vnpd *d, struct wctx *w, struct vn *v)
 				ok[idx[k]] = 1;
 			else if (pc->resp.status == 501) {
 				/*
-				 * The node's driver cannot run commands (a VM
-				 * without a guest agent): nothing to check
+				 * The node's driver cannot run commands (xen,
+				 * libvirt's test://; QEMU and LXC nodes run
+				 * them on their console): nothing to check
 				 * through exec, and nothing wrong with the
 				 * node.  Said once, in the log.
 				 */
