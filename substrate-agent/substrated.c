@@ -4,6 +4,8 @@
  * the reports to pipd, all on one event loop (see substrated.h).
  */
 #include <sys/types.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -53,8 +55,8 @@ underlay_setup(struct sd *sd)
 {
 	struct sd_conf *c = sd->conf;
 	struct ifaddrs *ifa, *i;
-	char path[128];
-	FILE *fp;
+	struct ifreq ifr;
+	int fd;
 
 	sd->underlay_mtu = 1500;
 	if (c->underlay == 0)
@@ -76,11 +78,17 @@ underlay_setup(struct sd *sd)
 		    inet_ntoa((struct in_addr){ htonl(c->underlay) }));
 		return;
 	}
-	snprintf(path, sizeof(path), "/sys/class/net/%s/mtu", c->underlay_if);
-	if ((fp = fopen(path, "r")) != NULL) {
-		if (fscanf(fp, "%u", &sd->underlay_mtu) != 1)
-			sd->underlay_mtu = 1500;
-		fclose(fp);
+	/*
+	 * By ioctl, not /sys/class/net: /sys shows the network namespace
+	 * it was mounted in, which is not ours when the agent was put in
+	 * a namespace by nsenter --net.
+	 */
+	memset(&ifr, 0, sizeof(ifr));
+	str_lcpy(ifr.ifr_name, c->underlay_if, sizeof(ifr.ifr_name));
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) != -1) {
+		if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
+			sd->underlay_mtu = (unsigned)ifr.ifr_mtu;
+		close(fd);
 	}
 }
 
