@@ -296,23 +296,29 @@ echo "(substrated = the agent of p1h3; CPU ticks are 1/$HZ s)"
 echo
 cat "$T/notes"
 [ $vm = 1 ] && vm_why
-# Ratios for the targets.
+# The targets, on the average (as the paper) and on the median (what a
+# noisy shared machine allows to compare).
 avg() { awk '{s += $1} END {if (NR) printf "%.1f", s / NR}' "$1" 2>/dev/null; }
+med() { sort -n "$1" | awk '{v[NR] = $1} END {
+    printf "%.1f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 echo
-echo "Targets:"
-if [ -s "$T/pooled.ready" ]; then
-	a=$(avg "$T/pooled.ready")
-	awk -v a="$a" 'BEGIN {printf "  pooled netns ready <= 100 ms: avg %s ms: %s\n", a, a <= 100 ? "met" : "NOT met"}'
-fi
-if [ -s "$T/ondemand.ready" ]; then
-	a=$(avg "$T/ondemand.ready")
-	awk -v a="$a" 'BEGIN {printf "  on-demand netns ready <= 500 ms: avg %s ms: %s\n", a, a <= 500 ? "met" : "NOT met"}'
-fi
+echo "Targets (load now $(cut -d' ' -f1-3 /proc/loadavg)):"
+target() {	# target VARIANT LIMIT_MS TEXT
+	[ -s "$T/$1.ready" ] || return 0
+	a=$(avg "$T/$1.ready"); m=$(med "$T/$1.ready")
+	awk -v a="$a" -v m="$m" -v l="$2" -v t="$3" 'BEGIN {
+	    printf "  %s <= %d ms: avg %s ms (%s), median %s ms (%s)\n", t, l,
+	    a, a <= l ? "met" : "NOT met", m, m <= l ? "met" : "NOT met"}'
+}
+target pooled 100 "pooled netns ready"
+target ondemand 500 "on-demand netns ready"
 for m in pooled ondemand; do
 	if [ -s "$T/$m.ready" ] && [ -s "$T/$m-vnp.ready" ]; then
-		p=$(avg "$T/$m.ready"); q=$(avg "$T/$m-vnp.ready")
-		awk -v p="$p" -v q="$q" -v m="$m" 'BEGIN {r = 100 * (q / p - 1)
-		    printf "  discovery at VNP vs PIP (%s): %+.1f %%: %s\n", m, r, r <= 10 ? "met" : "NOT met"}'
+		awk -v p="$(avg "$T/$m.ready")" -v q="$(avg "$T/$m-vnp.ready")" \
+		    -v pm="$(med "$T/$m.ready")" -v qm="$(med "$T/$m-vnp.ready")" \
+		    -v m="$m" 'BEGIN {r = 100 * (q / p - 1); rm = 100 * (qm / pm - 1)
+		    printf "  discovery at VNP vs PIP (%s) <= +10 %%: avg %+.1f %% (%s), median %+.1f %% (%s)\n",
+		    m, r, r <= 10 ? "met" : "NOT met", rm, rm <= 10 ? "met" : "NOT met"}'
 	fi
 done
 [ $vm = 1 ] && echo "  pooled VMs ready <= 1 s: not measured (see vm above)"
