@@ -218,19 +218,18 @@ report_variant() {	# report_variant VARIANT
 vm_why() {
 	cat <<'EOF'
 vm: not run.  On this substrate (agents in network namespaces) a VM
-    node cannot pass the ready check, for three reasons found in
-    substrate-agent/drv_libvirt.c and docs/operations.md:
+    node's links cannot pass the ready check, for two reasons found in
+    substrate-agent/drv_libvirt.c, links.c and docs/operations.md:
     - libvirtd makes a VM's tap devices in its own network namespace
       (the root one), while the agent attaches the link's tunnel to the
       host-side device in the agent's namespace (links.c, node_if =
       the interface's peer): the link has no device to serve;
-    - the libvirt driver has no exec (lv_exec answers "cannot run
-      commands ... (no guest agent)"), so vno exec cannot ping through
-      a VM and vnpd lets the console check through with a warning;
     - a pooled (claimed) VM gets its interfaces hot-added but no
-      addresses or routes inside (docs/operations.md, "Limits").
-    tests/integration/46-vnpd-vm.sh measures one on-demand TCG VM
-    through vnpd with the agent in the root namespace (~10-18 s boot).
+      addresses or routes inside (docs/operations.md, "Limits"), so the
+      pooled-VM target (<= 1 s) cannot be met by design yet.
+    (vno exec itself works on VMs: tests/integration/46-vnpd-vm.sh runs
+    commands and a ping on one on-demand TCG VM through vnpd, with the
+    agent in the root namespace; each TCG boot takes ~10-18 s.)
 EOF
 }
 
