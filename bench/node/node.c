@@ -176,11 +176,14 @@ pool_bench(struct drv *d, const char *kind, int n)
 {
 	double *claim = calloc((size_t)n, sizeof(double));
 	double *demand = calloc((size_t)n, sizeof(double));
+	double *att = calloc((size_t)n, sizeof(double));
+	double *res = calloc((size_t)n, sizeof(double));
 	char (*ids)[32] = calloc((size_t)n, sizeof(*ids));
 	long before, after;
 	int rc = 0, made = 0;
 
-	if (claim == NULL || demand == NULL || ids == NULL)
+	if (claim == NULL || demand == NULL || ids == NULL || att == NULL ||
+	    res == NULL)
 		return 1;
 	before = mem_available_kib();
 	for (int i = 0; i < n && rc == 0; i++) {
@@ -218,12 +221,17 @@ pool_bench(struct drv *d, const char *kind, int n)
 
 		spec_for(&s, ids[i], kind);
 		t0 = now_ms();
-		if (d->ops->attach(d, ids[i], &s.ifs[0]) == -1 ||
-		    d->ops->resume(d, ids[i]) == -1) {
+		if (d->ops->attach(d, ids[i], &s.ifs[0]) == -1) {
+			rc = 1;
+			break;
+		}
+		att[i] = now_ms() - t0;
+		if (d->ops->resume(d, ids[i]) == -1) {
 			rc = 1;
 			break;
 		}
 		claim[i] = now_ms() - t0;
+		res[i] = claim[i] - att[i];
 	}
 	for (int i = 0; i < made; i++)
 		d->ops->delete(d, ids[i]);
@@ -238,6 +246,8 @@ pool_bench(struct drv *d, const char *kind, int n)
 	}
 	if (rc == 0) {
 		stats("claim from pool (hot-add eth0 + resume)", claim, n);
+		stats("  of which hot-add eth0", att, n);
+		stats("  of which resume", res, n);
 		stats("on demand (create + start, until it answers)", demand,
 		    n);
 		printf("%s: on demand / claim, medians: %.1fx\n", kind,
@@ -246,6 +256,8 @@ pool_bench(struct drv *d, const char *kind, int n)
 		err_print(stderr);
 	free(claim);
 	free(demand);
+	free(att);
+	free(res);
 	free(ids);
 	return rc;
 }
