@@ -262,6 +262,13 @@ int vnode_parse_cidr(const char *s, struct in_addr *addr, uint8_t *prefix);
 #define NETNS_CAP_MEM		0x2	/* memory limits */
 #define NETNS_CAP_FREEZE	0x4	/* pause by cgroup freezer */
 unsigned drv_netns_caps(struct drv *drv);
+/*
+ * An rtnetlink socket inside the namespace of netns node id, for changes
+ * the driver does not make itself (routes, a gateway's LAN address).
+ * Free it with nl_socket_free().  0, or -1 with an error recorded.
+ */
+struct nl_sock;
+int drv_netns_node_socket(const char *id, struct nl_sock **skp);
 /* Start argv in netns node id without waiting: the child's pid, or -1. */
 pid_t drv_netns_spawn(struct drv *drv, const char *id,
     const char *const *argv, int out);

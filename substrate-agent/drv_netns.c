@@ -373,6 +373,15 @@ out:
 	return rc;
 }
 
+int
+drv_netns_node_socket(const char *id, struct nl_sock **skp)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/run/netns/" VNODE_PREFIX "%s", id);
+	return ns_socket(path, skp);
+}
+
 /* Write "1" to a sysctl inside the namespace at path. */
 static int
 ns_sysctl_on(const char *path, const char *file)

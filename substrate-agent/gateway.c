@@ -357,38 +357,16 @@ dnsmasq_stop(const char *dir, const char *id)
 static int
 lan_address(const char *id, const char *ifname, const struct ipv4_prefix *lan)
 {
-	char path[128];
 	struct nl_sock *sk = NULL;
 	struct nl_cache *cache = NULL;
 	struct rtnl_link *link = NULL;
 	struct rtnl_addr *ra = NULL;
 	struct nl_addr *la = NULL;
 	struct in_addr in = { .s_addr = htonl(lan->addr) };
-	int fd, orig, ifindex, e, rc = -1;
+	int ifindex, e, rc = -1;
 
-	snprintf(path, sizeof(path), "/run/netns/" VNODE_PREFIX "%s", id);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return err_sys("open %s", path);
-	if ((orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) ==
-	    -1) {
-		close(fd);
-		return err_sys("open /proc/thread-self/ns/net");
-	}
-	if ((sk = nl_socket_alloc()) == NULL) {
-		err_nomem();
-		goto out;
-	}
-	if (setns(fd, CLONE_NEWNET) == -1) {
-		err_sys("enter %s", path);
-		goto out;
-	}
-	e = nl_connect(sk, NETLINK_ROUTE);
-	if (setns(orig, CLONE_NEWNET) == -1)
-		fatal("cannot return to the host network namespace");
-	if (e < 0) {
-		err_set(ERR_SYSTEM, "cannot open rtnetlink in %s", path);
-		goto out;
-	}
+	if (drv_netns_node_socket(id, &sk) == -1)
+		return -1;
 	if ((e = rtnl_link_get_kernel(sk, 0, ifname, &link)) < 0) {
 		err_set(ERR_SYSTEM, "gateway %s has no interface %s: %s", id,
 		    ifname, nl_geterror(e));
@@ -439,10 +417,7 @@ out:
 		nl_cache_free(cache);
 	if (link != NULL)
 		rtnl_link_put(link);
-	if (sk != NULL)
-		nl_socket_free(sk);
-	close(orig);
-	close(fd);
+	nl_socket_free(sk);
 	return rc;
 }
 

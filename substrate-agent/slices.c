@@ -1249,34 +1249,13 @@ out:
 int
 sd_netns_routes(const char *id, const struct vnode_spec *spec)
 {
-	char path[128];
 	struct nl_sock *sk = NULL;
-	int fd, orig, rc = -1;
+	int rc;
 
 	if (spec->nroutes == 0)
 		return 0;
-	snprintf(path, sizeof(path), "/run/netns/" VNODE_PREFIX "%s", id);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return err_sys("open %s", path);
-	if ((orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) ==
-	    -1) {
-		close(fd);
-		return err_sys("open /proc/thread-self/ns/net");
-	}
-	if ((sk = nl_socket_alloc()) == NULL) {
-		err_nomem();
-		goto out;
-	}
-	if (setns(fd, CLONE_NEWNET) == -1) {
-		err_sys("enter %s", path);
-		goto out;
-	}
-	if (nl_connect(sk, NETLINK_ROUTE) < 0)
-		err_set(ERR_SYSTEM, "cannot open rtnetlink in %s", path);
-	else
-		rc = 0;
-	if (setns(orig, CLONE_NEWNET) == -1)
-		fatal("cannot return to the host network namespace");
+	if ((rc = drv_netns_node_socket(id, &sk)) == -1)
+		return -1;
 	for (size_t i = 0; rc == 0 && i < spec->nroutes; i++) {
 		const struct vnode_route *rt = &spec->routes[i];
 		struct rtnl_route *r = rtnl_route_alloc();
@@ -1307,10 +1286,6 @@ sd_netns_routes(const char *id, const struct vnode_spec *spec)
 			    "(is the gateway on one of its subnets?)", i, id,
 			    nl_geterror(e));
 	}
-out:
-	if (sk != NULL)
-		nl_socket_free(sk);
-	close(orig);
-	close(fd);
+	nl_socket_free(sk);
 	return rc;
 }
