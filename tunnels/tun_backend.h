@@ -22,10 +22,18 @@ struct tun_link {
 	void *priv;			/* backend state, owned by the backend */
 };
 
+struct tun_transit {
+	struct tun_transit_cfg cfg;	/* as added */
+	struct tun_transit *next;	/* next in ctx->transits */
+	int underlay_ifindex;		/* device holding cfg.local */
+	void *priv;			/* backend state, owned by the backend */
+};
+
 struct tun_ctx {
 	enum tun_backend backend;
 	const struct tun_ops *ops;
 	struct tun_link *links;		/* every link end, newest first */
+	struct tun_transit *transits;	/* every transit, newest first */
 	void *priv;			/* backend state, owned by the backend */
 };
 
@@ -44,11 +52,21 @@ struct tun_ops {
 	int (*link_stats)(struct tun_ctx *ctx, struct tun_link *link,
 	    struct tun_stats *st);
 	uint64_t (*unknown_drops)(struct tun_ctx *ctx);
+	/* Transits (tun_transit.c); NULL: the backend has none. */
+	int (*transit_add)(struct tun_ctx *ctx, struct tun_transit *t);
+	int (*transit_del)(struct tun_ctx *ctx, struct tun_transit *t);
+	int (*transit_stats)(struct tun_ctx *ctx, struct tun_transit *t,
+	    struct tun_transit_stats *st);
 };
 
 extern const struct tun_ops tun_ebpf_ops;
 extern const struct tun_ops tun_kernel_ops;
 extern const struct tun_ops tun_user_ops;
+
+/* tun_transit.c: for tunnel.c. */
+int tun_transit_conflict_link(struct tun_ctx *ctx,
+    const struct tun_link_cfg *cfg);
+void tun_transit_close(struct tun_ctx *ctx);
 
 /* tun_kernel.c: the device request, apart from the I/O for unit tests. */
 struct rtnl_link;

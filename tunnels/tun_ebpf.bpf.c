@@ -61,6 +61,13 @@ struct {
 } ikeys SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TUN_BPF_MAX_LINKS);
+	__type(key, struct tun_bpf_ikey);
+	__type(value, struct tun_bpf_transit);	/* where it goes next */
+} transits SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, TUN_BPF_MAX_LINKS);
 	__type(key, __u32);			/* slot */
@@ -370,6 +377,69 @@ unknown(void)
 	return drop(TUN_BPF_SLOT_GLOBAL);
 }
 
+/*
+ * A packet of no link: if a transit receives k, rewrite its outer header
+ * for the other side (addresses, TTL, key or VNI, checksums) and send it
+ * back out of the underlay, never decapsulated.  GRE with a checksum is
+ * dropped: the new key would break it.  Otherwise it is unknown.
+ */
+static __always_inline int
+transit(struct __sk_buff *skb, const struct tun_bpf_ikey *k, __u32 daddr)
+{
+	struct tun_bpf_transit *t;
+	struct tun_bpf_stats *s;
+	struct iphdr ip;
+	__u64 packets = wire_packets(skb);
+	__u32 slot, len = skb->len - ETH_HLEN;
+	__be16 fl;
+
+	t = bpf_map_lookup_elem(&transits, k);
+	if (t == NULL || t->local != daddr)
+		return unknown();
+	slot = t->slot;
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) != 0 ||
+	    ip.ttl <= 1)
+		return drop(slot);
+	ip.ttl--;
+	ip.saddr = t->local;
+	ip.daddr = t->remote;
+	ip.check = 0;
+	ip.check = ip_checksum(&ip);
+	if (bpf_skb_store_bytes(skb, ETH_HLEN, &ip, sizeof(ip),
+	    BPF_F_RECOMPUTE_CSUM))
+		return drop(slot);
+	if (t->encap == TUN_BPF_GRE || t->encap == TUN_BPF_GRETAP) {
+		__be32 key = bpf_htonl(t->key);
+
+		if (bpf_skb_load_bytes(skb, ETH_HLEN + 20, &fl, 2) != 0 ||
+		    (bpf_ntohs(fl) & GRE_F_CSUM) != 0)
+			return drop(slot);
+		if (bpf_skb_store_bytes(skb, ETH_HLEN + 24, &key, 4,
+		    BPF_F_RECOMPUTE_CSUM))
+			return drop(slot);
+	} else if (t->encap == TUN_BPF_VXLAN) {
+		__be32 vni = bpf_htonl(t->key << 8);
+		__be16 zero = 0;
+
+		/* UDP checksum 0: none, as IPv4 allows. */
+		if (bpf_skb_store_bytes(skb, ETH_HLEN + 26, &zero, 2,
+		    BPF_F_RECOMPUTE_CSUM) ||
+		    bpf_skb_store_bytes(skb, ETH_HLEN + 32, &vni, 4,
+		    BPF_F_RECOMPUTE_CSUM))
+			return drop(slot);
+	}
+	if ((s = slot_stats(slot)) != NULL) {
+		if (t->side == 0) {
+			s->rx_packets += packets;
+			s->rx_bytes += len;
+		} else {
+			s->tx_packets += packets;
+			s->tx_bytes += len;
+		}
+	}
+	return bpf_redirect_neigh(t->underlay_ifindex, NULL, 0, 0);
+}
+
 SEC("tc")
 int
 tun_decap(struct __sk_buff *skb)
@@ -443,7 +513,7 @@ tun_decap(struct __sk_buff *skb)
 
 	ifp = bpf_map_lookup_elem(&ikeys, &k);
 	if (ifp == NULL)
-		return unknown();
+		return transit(skb, &k, daddr);
 	l = bpf_map_lookup_elem(&links, ifp);
 	if (l == NULL || l->local != daddr)
 		return unknown();

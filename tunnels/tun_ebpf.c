@@ -387,6 +387,113 @@ tun_ebpf_unknown_drops(struct tun_ctx *ctx)
 	return st.drops;
 }
 
+/* A transit: its slot, the keys of its two map entries, its underlay. */
+struct tun_ebpf_transit {
+	uint32_t slot;
+	struct tun_bpf_ikey ik[2];	/* what arrives on side 0, side 1 */
+	int added[2];			/* 1: ik[i] is in the transits map */
+	struct tun_ebpf_under *under;
+};
+
+static int
+tun_ebpf_transit_del(struct tun_ctx *ctx, struct tun_transit *t)
+{
+	struct tun_ebpf *e = ctx->priv;
+	struct tun_ebpf_transit *et = t->priv;
+
+	if (et == NULL)
+		return 0;
+	for (int i = 0; i < 2; i++)
+		if (et->added[i])
+			bpf_map__delete_elem(e->skel->maps.transits, &et->ik[i],
+			    sizeof(et->ik[i]), 0);
+	if (et->under != NULL)
+		tun_ebpf_under_put(e, et->under);
+	e->used[et->slot] = 0;
+	free(et);
+	t->priv = NULL;
+	return 0;
+}
+
+/*
+ * Put both sides of t in the transits map (each pointing at the other
+ * side's remote and key) and make sure tun_decap runs on the underlay.
+ * On failure nothing is left.
+ */
+static int
+tun_ebpf_transit_add(struct tun_ctx *ctx, struct tun_transit *t)
+{
+	struct tun_ebpf *e = ctx->priv;
+	const struct tun_transit_cfg *c = &t->cfg;
+	struct tun_ebpf_transit *et;
+	struct tun_bpf_transit v;
+	int rc;
+
+	if ((et = calloc(1, sizeof(*et))) == NULL)
+		return err_nomem();
+	for (et->slot = 1; et->slot < TUN_BPF_MAX_LINKS && e->used[et->slot];
+	    et->slot++)
+		;
+	if (et->slot == TUN_BPF_MAX_LINKS) {
+		free(et);
+		return err_set(ERR_NO_RESOURCES, "transit '%s': all %d eBPF "
+		    "slots are in use", c->name, TUN_BPF_MAX_LINKS - 1);
+	}
+	e->used[et->slot] = 1;
+	t->priv = et;
+	if (tun_ebpf_stats_zero(e, et->slot) == -1)
+		goto fail;
+	for (int i = 0; i < 2; i++) {
+		const struct tun_transit_side *in = &c->side[i];
+		const struct tun_transit_side *out = &c->side[1 - i];
+
+		et->ik[i].remote = in->remote.s_addr;
+		et->ik[i].key = in->key;
+		et->ik[i].encap = c->encap;
+		memset(&v, 0, sizeof(v));
+		v.slot = et->slot;
+		v.side = (uint32_t)i;
+		v.encap = c->encap;
+		v.local = c->local.s_addr;
+		v.remote = out->remote.s_addr;
+		v.key = out->key;
+		v.underlay_ifindex = (uint32_t)t->underlay_ifindex;
+		rc = bpf_map__update_elem(e->skel->maps.transits, &et->ik[i],
+		    sizeof(et->ik[i]), &v, sizeof(v), BPF_NOEXIST);
+		if (rc < 0) {
+			errno = -rc;
+			err_sys("transit '%s': adding side %d to the eBPF "
+			    "transit map", c->name, i + 1);
+			goto fail;
+		}
+		et->added[i] = 1;
+	}
+	if ((et->under = tun_ebpf_under_get(e, t->underlay_ifindex)) == NULL)
+		goto fail;
+	return 0;
+fail:
+	tun_ebpf_transit_del(ctx, t);
+	return -1;
+}
+
+static int
+tun_ebpf_transit_stats(struct tun_ctx *ctx, struct tun_transit *t,
+    struct tun_transit_stats *st)
+{
+	struct tun_ebpf_transit *et = t->priv;
+	struct tun_stats s;
+
+	memset(&s, 0, sizeof(s));
+	if (tun_ebpf_slot_stats(ctx->priv, et->slot, &s) == -1)
+		return -1;
+	st->packets[0] = s.rx_packets;
+	st->bytes[0] = s.rx_bytes;
+	st->packets[1] = s.tx_packets;
+	st->bytes[1] = s.tx_bytes;
+	st->drops = s.drops;
+	return 0;
+}
+
 const struct tun_ops tun_ebpf_ops = {
 	.name = "ebpf",
 	.probe = tun_ebpf_probe,
@@ -396,4 +503,7 @@ const struct tun_ops tun_ebpf_ops = {
 	.link_del = tun_ebpf_link_del,
 	.link_stats = tun_ebpf_link_stats,
 	.unknown_drops = tun_ebpf_unknown_drops,
+	.transit_add = tun_ebpf_transit_add,
+	.transit_del = tun_ebpf_transit_del,
+	.transit_stats = tun_ebpf_transit_stats,
 };

@@ -45,6 +45,21 @@ struct tun_bpf_ikey {
 	__u32 encap;		/* enum tun_encap */
 };
 
+/*
+ * One side of a transit, keyed by what arrives on it (struct
+ * tun_bpf_ikey): where the packet goes next.  A transit takes one stats
+ * slot; side 0 counts into rx_*, side 1 into tx_*.
+ */
+struct tun_bpf_transit {
+	__u32 slot;		/* stats slot, shared by both sides */
+	__u32 side;		/* 0 or 1: which side this entry receives */
+	__u32 encap;		/* enum tun_encap */
+	__u32 local;		/* this host, network order */
+	__u32 remote;		/* the other side's host, network order */
+	__u32 key;		/* the other side's key or VNI, host order */
+	__u32 underlay_ifindex;	/* device holding local */
+};
+
 /* Per-CPU counters of one slot. */
 struct tun_bpf_stats {
 	__u64 tx_packets;

@@ -79,6 +79,7 @@ tun_close(struct tun_ctx *ctx)
 {
 	if (ctx == NULL)
 		return;
+	tun_transit_close(ctx);
 	while (ctx->links != NULL)
 		if (tun_link_del(ctx, ctx->links) == -1) {
 			/* Already logged; forget it rather than loop. */
@@ -219,6 +220,8 @@ tun_link_add(struct tun_ctx *ctx, const struct tun_link_cfg *cfg)
 	for (l = ctx->links; l != NULL; l = l->next)
 		if (tun_link_conflict(l, cfg) == -1)
 			return NULL;
+	if (tun_transit_conflict_link(ctx, cfg) == -1)
+		return NULL;
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		err_nomem();
 		return NULL;

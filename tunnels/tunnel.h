@@ -143,6 +143,50 @@ int tun_link_stats(struct tun_ctx *ctx, struct tun_link *link,
 /* Packets dropped because no link owns their key/VNI/outer source. */
 uint64_t tun_unknown_drops(struct tun_ctx *ctx);
 
+/*
+ * Transits: two tunnel ends joined on this host, with no node between
+ * them.  A packet arriving from side[i].remote with side[i].key (the
+ * transit's encapsulation, to local) leaves again towards the other
+ * side's remote with the other side's key: only the outer header is
+ * rewritten (addresses, key or VNI, TTL less one, checksums), the packet
+ * is never decapsulated.  A link leaving a PIP is stitched this way at
+ * the PIP's peering host.  Both remotes are reached through the underlay
+ * device holding local.  The (encap, key, remote) of each side must be
+ * unused by every link and every other transit of the context.  Only
+ * the ebpf backend has transits; the others fail with ERR_UNSUPPORTED.
+ */
+struct tun_transit_side {
+	struct in_addr remote;		/* underlay address of that side's host */
+	uint32_t key;			/* GRE key or VNI on that side; 0: ipip */
+};
+
+struct tun_transit_cfg {
+	char name[TUN_NAME_MAX];	/* unique among transits of the context */
+	enum tun_encap encap;		/* the same on both sides */
+	struct in_addr local;		/* underlay address of this host */
+	struct tun_transit_side side[2];
+};
+
+/* Counters of a transit: packets[i] arrived on side i, left on the other. */
+struct tun_transit_stats {
+	uint64_t packets[2];		/* wire packets (GSO segments) */
+	uint64_t bytes[2];		/* outer IPv4 bytes */
+	uint64_t drops;			/* TTL expired, GRE checksum, errors */
+};
+
+struct tun_transit;
+
+int tun_transit_cfg_validate(const struct tun_transit_cfg *cfg);
+/* Join the two sides; ERR_DUPLICATE as for links, ERR_UNSUPPORTED. */
+struct tun_transit *tun_transit_add(struct tun_ctx *ctx,
+    const struct tun_transit_cfg *cfg);
+/* Remove a transit and free it; NULL is a no-op. */
+int tun_transit_del(struct tun_ctx *ctx, struct tun_transit *t);
+struct tun_transit *tun_transit_find(struct tun_ctx *ctx, const char *name);
+const struct tun_transit_cfg *tun_transit_config(const struct tun_transit *t);
+int tun_transit_stats(struct tun_ctx *ctx, struct tun_transit *t,
+    struct tun_transit_stats *st);
+
 /* Parse "ipip" etc. and a dotted quad; record ERR_INVALID on failure. */
 int tun_parse_encap(const char *s, enum tun_encap *out);
 int tun_parse_addr(const char *s, struct in_addr *out);

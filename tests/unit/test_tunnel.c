@@ -190,6 +190,52 @@ START_TEST(test_validate)
 }
 END_TEST
 
+/* Transit configurations: keys, addresses, sides that cannot be told apart. */
+START_TEST(test_transit_validate)
+{
+	struct tun_transit_cfg c;
+
+	err_reset();
+	memset(&c, 0, sizeof(c));
+	str_lcpy(c.name, "t", sizeof(c.name));
+	c.encap = TUN_ENCAP_GRE;
+	c.local.s_addr = htonl(0x0a000002);
+	c.side[0].remote.s_addr = htonl(0x0a000001);
+	c.side[0].key = 10;
+	c.side[1].remote.s_addr = htonl(0x0a000003);
+	c.side[1].key = 20;
+	ck_assert_int_eq(tun_transit_cfg_validate(&c), 0);
+
+	/* Both sides from one host: only the keys tell them apart. */
+	c.side[1].remote = c.side[0].remote;
+	ck_assert_int_eq(tun_transit_cfg_validate(&c), 0);
+	c.side[1].key = 10;
+	ck_assert_int_eq(tun_transit_cfg_validate(&c), -1);
+	ck_assert_ptr_nonnull(strstr(err_last()->msg, "tell them apart"));
+
+	err_reset();
+	c.side[1].key = 20;
+	c.side[1].remote = c.local;
+	ck_assert_int_eq(tun_transit_cfg_validate(&c), -1);
+
+	err_reset();
+	c.side[1].remote.s_addr = htonl(0x0a000003);
+	c.encap = TUN_ENCAP_VXLAN;
+	c.side[0].key = TUN_VNI_MAX + 1;
+	ck_assert_int_eq(tun_transit_cfg_validate(&c), -1);
+	ck_assert_ptr_nonnull(strstr(err_last()->msg, "VNI"));
+
+	err_reset();
+	c.encap = TUN_ENCAP_IPIP;
+	c.side[0].key = 0;
+	ck_assert_int_eq(tun_transit_cfg_validate(&c), -1);
+	c.side[1].key = 0;
+	err_reset();
+	ck_assert_int_eq(tun_transit_cfg_validate(&c), 0);
+	err_reset();
+}
+END_TEST
+
 START_TEST(test_names)
 {
 	enum tun_encap e;
@@ -365,6 +411,7 @@ main(void)
 	tcase_add_test(tc, test_req_vxlan);
 	tcase_add_test(tc, test_mtu);
 	tcase_add_test(tc, test_validate);
+	tcase_add_test(tc, test_transit_validate);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_gro);
 	suite_add_tcase(s, tc);

@@ -12,8 +12,10 @@
  *                                    that wrong keys are dropped
  *
  * LINK is a comma-separated list of key=value: name, encap, local, remote,
- * key, mtu, attach (direct|bridge), node, netns, bridge, port.  Once every
- * link is up vtun prints "ready <backend>" on stdout.
+ * key, mtu, attach (direct|bridge), node, netns, bridge, port.  An
+ * argument starting with "transit=" is a transit instead (tunnel.h):
+ * transit=NAME,encap=E,local=A,remote1=A,key1=K,remote2=A,key2=K.  Once
+ * everything is up vtun prints "ready <backend>" on stdout.
  */
 #include <sys/socket.h>
 
@@ -108,6 +110,50 @@ parse_link(char *arg, struct tun_link_cfg *c)
 	return 0;
 }
 
+/* Transits given on the command line, for write_stats. */
+static struct tun_transit **transits;
+static int ntransits;
+
+/* Fill c from one "transit=..." argument; the argument is modified. */
+static int
+parse_transit(char *arg, struct tun_transit_cfg *c)
+{
+	char *kv, *save = NULL;
+	unsigned long n;
+
+	memset(c, 0, sizeof(*c));
+	for (kv = strtok_r(arg, ",", &save); kv != NULL;
+	    kv = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(kv, '=');
+		int i;
+
+		if (v == NULL)
+			return err_set(ERR_USAGE, "'%s' is not key=value", kv);
+		*v++ = '\0';
+		i = kv[0] != '\0' && kv[strlen(kv) - 1] == '2';
+		if (strcmp(kv, "transit") == 0)
+			str_lcpy(c->name, v, sizeof(c->name));
+		else if (strcmp(kv, "encap") == 0) {
+			if (tun_parse_encap(v, &c->encap) == -1)
+				return -1;
+		} else if (strcmp(kv, "local") == 0) {
+			if (tun_parse_addr(v, &c->local) == -1)
+				return -1;
+		} else if (strcmp(kv, "remote1") == 0 ||
+		    strcmp(kv, "remote2") == 0) {
+			if (tun_parse_addr(v, &c->side[i].remote) == -1)
+				return -1;
+		} else if (strcmp(kv, "key1") == 0 || strcmp(kv, "key2") == 0) {
+			if (parse_uint(v, UINT32_MAX, &n) == -1)
+				return -1;
+			c->side[i].key = (uint32_t)n;
+		} else
+			return err_set(ERR_USAGE, "unknown transit key '%s'",
+			    kv);
+	}
+	return 0;
+}
+
 /* Write every link's counters to path, atomically (tmp + rename). */
 static void
 write_stats(struct tun_ctx *ctx, struct tun_link **links, int n,
@@ -141,6 +187,23 @@ write_stats(struct tun_ctx *ctx, struct tun_link **links, int n,
 		    (unsigned long long)st.rx_packets,
 		    (unsigned long long)st.rx_bytes,
 		    (unsigned long long)st.drops);
+	}
+	for (int i = 0; i < ntransits; i++) {
+		struct tun_transit_stats ts;
+
+		if (tun_transit_stats(ctx, transits[i], &ts) == -1) {
+			err_print(stderr);
+			err_reset();
+			continue;
+		}
+		fprintf(fp, "transit %s packets1 %llu bytes1 %llu "
+		    "packets2 %llu bytes2 %llu drops %llu\n",
+		    tun_transit_config(transits[i])->name,
+		    (unsigned long long)ts.packets[0],
+		    (unsigned long long)ts.bytes[0],
+		    (unsigned long long)ts.packets[1],
+		    (unsigned long long)ts.bytes[1],
+		    (unsigned long long)ts.drops);
 	}
 	fprintf(fp, "unknown_drops %llu\n",
 	    (unsigned long long)tun_unknown_drops(ctx));
@@ -339,16 +402,30 @@ main(int argc, char *argv[])
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	if ((links = calloc((size_t)argc, sizeof(*links))) == NULL)
+	if ((links = calloc((size_t)argc, sizeof(*links))) == NULL ||
+	    (transits = calloc((size_t)argc, sizeof(*transits))) == NULL)
 		fatal("calloc");
 	if ((ctx = tun_open(b)) == NULL) {
 		err_print(stderr);
 		free(links);
+		free(transits);
 		return 1;
 	}
 	for (int i = 0; i < argc; i++) {
 		struct tun_link_cfg c;
+		struct tun_transit_cfg tc;
 
+		if (strncmp(argv[i], "transit=", 8) == 0) {
+			if (parse_transit(argv[i], &tc) == -1 ||
+			    (transits[ntransits] = tun_transit_add(ctx,
+			    &tc)) == NULL) {
+				err_print(stderr);
+				rc = 1;
+				goto out;
+			}
+			ntransits++;
+			continue;
+		}
 		if (parse_link(argv[i], &c) == -1 ||
 		    (links[n] = tun_link_add(ctx, &c)) == NULL) {
 			err_print(stderr);
@@ -371,5 +448,6 @@ out:
 	write_stats(ctx, links, n, stats);
 	tun_close(ctx);
 	free(links);
+	free(transits);
 	return rc;
 }
