@@ -112,7 +112,12 @@ load_slices(struct sd *sd)
 			;
 		*tail = l;
 	}
-	return r == -1 ? -1 : 0;
+	if (r == -1)
+		return -1;
+	for (struct sd_slice *s = sd->slices; s != NULL; s = s->next)
+		if (sd_state_transits_load(sd, s) == -1)
+			return -1;
+	return 0;
 }
 
 /* A node row as it was read, for the second pass. */
@@ -345,6 +350,16 @@ sd_reconcile(struct sd *sd)
 			if (l->stub && l->remote != 0 && sd_stub_up(sd, l,
 			    sd_node_find(s, l->node[0])) == -1) {
 				log_warnx("reconcile: stub %s: %s", l->name,
+				    err_last()->msg);
+				err_reset();
+			}
+	/* Transits. */
+	for (struct sd_slice *s = sd->slices; s != NULL; s = s->next)
+		for (struct sd_transit *t = s->transits; t != NULL;
+		    t = t->next)
+			if (t->tt == NULL && t->remote[0] != 0 &&
+			    t->remote[1] != 0 && sd_transit_up(sd, t) == -1) {
+				log_warnx("reconcile: transit %s: %s", t->name,
 				    err_last()->msg);
 				err_reset();
 			}

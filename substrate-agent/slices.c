@@ -12,7 +12,8 @@
  *   4. bridges of new local links
  *   5. nodes: claim from a pool or create+start on demand   (virtualization)
  *   6. kept nodes: detach / attach changed interfaces, routes  (topology)
- *   7. stubs: tunnel link ends, retargeted when their peer changed
+ *   7. stubs: tunnel link ends, retargeted when their peer changed;
+ *      transits: two tunnel ends joined here (transits.c), likewise
  *   8. commit: node rows "up", the slice and its links (one transaction)
  *   9. only now remove what the slice no longer lists (nodes, bridges,
  *      tunnel ends): not undoable, so after the point of no return; a
@@ -109,6 +110,7 @@ sd_slice_free(struct sd_slice *s)
 		s->links = l->next;
 		free(l);
 	}
+	sd_transits_free(s->transits);
 	free(s->doc);
 	free(s);
 }
@@ -952,7 +954,8 @@ sd_slice_apply(struct sd *sd, const char *name, const char *doc, size_t len,
 		goto out;
 	}
 	a.old = sd_slice_find(sd, name);
-	if (check(&a) == -1 || plan(&a) == -1)
+	if (check(&a) == -1 || plan(&a) == -1 ||
+	    sd_transits_plan(sd, a.req, a.old, a.nw) == -1)
 		goto out;
 	sd_pool_hold(sd, 1);
 	if (reserve(&a) == -1)
@@ -987,12 +990,17 @@ sd_slice_apply(struct sd *sd, const char *name, const char *doc, size_t len,
 	t0 = now_ms();
 	if (stubs_apply(&a) == -1)
 		goto fail;
+	if (sd_transits_apply(sd, a.old, a.nw) == -1)
+		goto fail;
 	a.t_topo += now_ms() - t0;
 	/* Step 8: the point of no return. */
-	if (commit(&a, doc, len) == -1)
+	if (commit(&a, doc, len) == -1) {
+		sd_transits_undo(sd, a.old, a.nw);
 		goto fail;
+	}
 	/* Step 9. */
 	remove_gone(sd, a.old, a.nw);
+	sd_transits_gone(sd, a.old, a.nw);
 	a.nw->step_ms[0] = a.t_virt;
 	a.nw->step_ms[1] = a.t_topo;
 	for (pp = &sd->slices; *pp != NULL; pp = &(*pp)->next)
@@ -1047,6 +1055,9 @@ out:
 	for (struct sd_link *l = a.nw != NULL ? a.nw->links : NULL; l != NULL;
 	    l = l->next)
 		l->tl = NULL;
+	for (struct sd_transit *t = a.nw != NULL ? a.nw->transits : NULL;
+	    t != NULL; t = t->next)
+		t->tt = NULL;
 	sd_slice_free(a.nw);
 	free(a.undo);
 	slice_free(a.req);
@@ -1075,6 +1086,7 @@ sd_slice_delete(struct sd *sd, const char *name, char **out, size_t *outlen)
 	*out = sd_slice_manifest(sd, s, 1, outlen);
 	memset(&empty, 0, sizeof(empty));
 	remove_gone(sd, s, &empty);
+	sd_transits_gone(sd, s, &empty);
 	for (pp = &sd->slices; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == s) {
 			*pp = s->next;
@@ -1155,6 +1167,8 @@ sd_slice_manifest(struct sd *sd, const struct sd_slice *s, int deleted,
 		nn++;
 	for (struct sd_link *l = s->links; l != NULL; l = l->next)
 		nl++;
+	for (struct sd_transit *t = s->transits; t != NULL; t = t->next)
+		nl++;
 	m.nodes = calloc(nn + 1, sizeof(*m.nodes));
 	m.links = calloc(nl + 1, sizeof(*m.links));
 	if (m.nodes == NULL || m.links == NULL)
@@ -1212,6 +1226,23 @@ sd_slice_manifest(struct sd *sd, const struct sd_slice *s, int deleted,
 			str_lcpy(me->host, c->host, sizeof(me->host));
 			me->underlay = c->underlay;
 		}
+	}
+	/* A transit: the link passes here; our underlay is its end. */
+	for (struct sd_transit *t = s->transits; t != NULL; t = t->next) {
+		struct mf_link *ml = &m.links[m.nlinks++];
+		struct mf_end *me;
+
+		str_lcpy(ml->name, t->name, sizeof(ml->name));
+		ml->state = deleted ? LS_DOWN : t->tt == NULL ? LS_PENDING :
+		    LS_UP;
+		ml->encap = t->encap;
+		ml->key = t->key[1];
+		if ((ml->ends = calloc(1, sizeof(*ml->ends))) == NULL)
+			goto out;
+		me = &ml->ends[ml->nends++];
+		str_lcpy(me->pip, c->pip, sizeof(me->pip));
+		str_lcpy(me->host, c->host, sizeof(me->host));
+		me->underlay = c->underlay;
 	}
 	memset(steps, 0, sizeof(steps));
 	steps[0].step = STEP_VIRTUALIZATION;

@@ -66,6 +66,17 @@ static const char *const migrations[] = {
 	"  lan_if TEXT NOT NULL,"
 	"  c_vlan INTEGER NOT NULL,"		/* 0 = none */
 	"  s_vlan INTEGER NOT NULL)",
+	/* 3: transits of host slices (transits.c). */
+	"CREATE TABLE transits ("
+	"  slice TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"			/* the virtual link */
+	"  id TEXT NOT NULL UNIQUE,"		/* tunnel library name */
+	"  encap INTEGER NOT NULL,"
+	"  key0 INTEGER NOT NULL,"
+	"  remote0 INTEGER NOT NULL,"		/* host order */
+	"  key1 INTEGER NOT NULL,"
+	"  remote1 INTEGER NOT NULL,"
+	"  PRIMARY KEY (slice, name))",
 };
 
 static const struct store_schema schema = { migrations, NELEM(migrations) };
@@ -184,7 +195,7 @@ sd_state_slice_put(struct store *st, const struct sd_slice *sl)
 		    store_step(st, s) == -1)
 			return -1;
 	}
-	return 0;
+	return sd_state_transits_put(st, sl);
 }
 
 int
@@ -193,6 +204,10 @@ sd_state_slice_del(struct store *st, const char *name)
 	struct sqlite3_stmt *s;
 
 	if ((s = store_prepare(st, "DELETE FROM links WHERE slice = ?")) ==
+	    NULL || store_bind_text(st, s, 1, name) == -1 ||
+	    store_step(st, s) == -1)
+		return -1;
+	if ((s = store_prepare(st, "DELETE FROM transits WHERE slice = ?")) ==
 	    NULL || store_bind_text(st, s, 1, name) == -1 ||
 	    store_step(st, s) == -1)
 		return -1;

@@ -135,12 +135,25 @@ struct sd_link {
 	struct sd_link *next;
 };
 
+/* A transit of a host slice: two tunnel ends joined here (transits.c). */
+struct sd_transit {
+	char id[VNODE_ID_MAX];	/* vnsm id: the tunnel library's name */
+	char name[NAME_LEN];	/* the virtual link it carries */
+	enum encap encap;
+	uint32_t key[2];	/* per side */
+	uint32_t remote[2];	/* per side: far underlay, host order */
+	struct tun_transit *tt;	/* the joined ends now, or NULL */
+	int made;		/* 1: made by the apply in progress */
+	struct sd_transit *next;
+};
+
 struct sd_slice {
 	char name[NAME_LEN];
 	char vnet[NAME_LEN];
 	char *doc;		/* the host slice as last accepted */
 	struct sd_node *nodes;
 	struct sd_link *links;
+	struct sd_transit *transits;
 	double step_ms[2];	/* last virtualization, topology */
 	struct sd_slice *next;
 };
@@ -277,6 +290,21 @@ int sd_pool_take(struct sd *sd, const struct sd_node *n, char *id,
     size_t size);
 void sd_pool_adopt(struct sd *sd, size_t pool, const char *id);
 void sd_pool_hold(struct sd *sd, int hold);
+
+/* transits.c */
+int sd_transits_plan(struct sd *sd, const struct slice *sl,
+    const struct sd_slice *old, struct sd_slice *nw);
+int sd_transits_apply(struct sd *sd, struct sd_slice *old,
+    struct sd_slice *nw);
+void sd_transits_undo(struct sd *sd, struct sd_slice *old,
+    struct sd_slice *nw);
+void sd_transits_gone(struct sd *sd, struct sd_slice *old,
+    struct sd_slice *nw);
+int sd_transit_up(struct sd *sd, struct sd_transit *t);
+void sd_transit_down(struct sd *sd, struct sd_transit *t);
+void sd_transits_free(struct sd_transit *t);
+int sd_state_transits_put(struct store *st, const struct sd_slice *s);
+int sd_state_transits_load(struct sd *sd, struct sd_slice *s);
 
 /* reconcile.c */
 int sd_reconcile(struct sd *sd);
