@@ -275,6 +275,12 @@ void slices_free(struct pipd *pd);
 /* provision.c */
 typedef void provision_done_fn(struct pipd *pd, struct pslice *ps, int ok,
     const struct err *why, void *arg);
+/* peering.c */
+int peering_host(const struct pipd_conf *c, const char *pip);
+uint32_t peering_key(const char *slice, const char *link, int encap);
+int peering_stub(const struct pipd *pd, const struct slice *doc,
+    const struct topo_link *st, int *ph);
+
 char *host_slice(const struct pipd *pd, const struct slice *doc,
     const char *slice, int h);
 int provision_start(struct pipd *pd, struct pslice *ps,

@@ -48,8 +48,11 @@ fmt(char *buf, size_t size, const char *f, ...)
  * The host slice of doc for host h (docs/api.md): the nodes pinned to
  * h; links with both ends on h; a stub for every link with one end on h
  * (peer: this PIP, the other node, its host and underlay); the slice's
- * own stubs whose node is on h.  Named SLICE.HOST.  Returns the document
- * (free it), or NULL when no node of doc is on h (or out of memory).
+ * own stubs whose node is on h, except that a stub to a PIP we peer with
+ * through another host H goes to H (peering.c), and H gets a transit
+ * joining that leg with the tunnel to the peer.  Named SLICE.HOST.
+ * Returns the document (free it), or NULL when h has no node and no
+ * transit of doc (or out of memory).
  */
 char *
 host_slice(const struct pipd *pd, const struct slice *doc, const char *slice,
@@ -67,12 +70,36 @@ host_slice(const struct pipd *pd, const struct slice *doc, const char *slice,
 	hs.nodes = calloc(doc->nnodes + 1, sizeof(*hs.nodes));
 	hs.links = calloc(doc->nlinks + 1, sizeof(*hs.links));
 	hs.stubs = calloc(doc->nlinks + doc->nstubs + 1, sizeof(*hs.stubs));
-	if (hs.nodes == NULL || hs.links == NULL || hs.stubs == NULL)
+	hs.transits = calloc(doc->nstubs + 1, sizeof(*hs.transits));
+	if (hs.nodes == NULL || hs.links == NULL || hs.stubs == NULL ||
+	    hs.transits == NULL)
 		goto out;
 	for (size_t i = 0; i < doc->nnodes; i++)
 		if (strcmp(doc->nodes[i].host, hn) == 0)
 			hs.nodes[hs.nnodes++] = doc->nodes[i];
-	if (hs.nnodes == 0)
+	/* Stubs stitched here: a transit each. */
+	for (size_t i = 0; i < doc->nstubs; i++) {
+		const struct topo_link *st = &doc->stubs[i];
+		struct transit *t;
+		int nh, ph;
+
+		if ((nh = peering_stub(pd, doc, st, &ph)) < 0 || ph != h)
+			continue;
+		t = &hs.transits[hs.ntransits++];
+		str_lcpy(t->name, st->name, sizeof(t->name));
+		t->encap = st->encap;
+		t->line = st->line;
+		t->side[0].key = peering_key(slice, st->name, (int)st->encap);
+		t->side[0].underlay = pd->hosts[nh].underlay;
+		str_lcpy(t->side[0].host, pd->conf->hosts[nh].name,
+		    sizeof(t->side[0].host));
+		t->side[1].key = st->key;
+		t->side[1].underlay = st->peer_underlay;
+		str_lcpy(t->side[1].pip, st->peer_pip, sizeof(t->side[1].pip));
+		str_lcpy(t->side[1].host, st->peer_host,
+		    sizeof(t->side[1].host));
+	}
+	if (hs.nnodes == 0 && hs.ntransits == 0)
 		goto out;
 	for (size_t i = 0; i < doc->nlinks; i++) {
 		const struct topo_link *l = &doc->links[i];
@@ -117,9 +144,23 @@ host_slice(const struct pipd *pd, const struct slice *doc, const char *slice,
 		    doc->stubs[i].end[0].node);
 
 		if (a >= 0 && strcmp(doc->nodes[a].host, hn) == 0) {
-			hs.stubs[hs.nstubs] = doc->stubs[i];
-			hs.stubs[hs.nstubs].path = NULL;
-			hs.stubs[hs.nstubs++].npath = 0;
+			struct topo_link *st = &hs.stubs[hs.nstubs++];
+			int ph;
+
+			*st = doc->stubs[i];
+			st->path = NULL;
+			st->npath = 0;
+			/* Stitched: our leg ends at the peering host. */
+			if (peering_stub(pd, doc, st, &ph) >= 0 && ph >= 0) {
+				st->key = peering_key(slice, st->name,
+				    (int)st->encap);
+				str_lcpy(st->peer_pip, pd->conf->name,
+				    sizeof(st->peer_pip));
+				str_lcpy(st->peer_host,
+				    pd->conf->hosts[ph].name,
+				    sizeof(st->peer_host));
+				st->peer_underlay = pd->hosts[ph].underlay;
+			}
 		}
 	}
 	out = slice_format(&hs);
@@ -128,6 +169,7 @@ out:
 	free(hs.nodes);
 	free(hs.links);
 	free(hs.stubs);
+	free(hs.transits);
 	return out;
 }
 

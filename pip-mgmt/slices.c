@@ -558,7 +558,7 @@ mf_fill_link(struct pipd *pd, const struct slice *doc,
 	for (int e = 0; e < 2; e++) {
 		struct mf_end *me = &out->ends[e];
 		ssize_t n;
-		int h;
+		int h, ph;
 
 		if (stub && e == 1) {
 			str_lcpy(me->node, l->peer_node, sizeof(me->node));
@@ -578,6 +578,9 @@ mf_fill_link(struct pipd *pd, const struct slice *doc,
 			str_lcpy(me->host, doc->nodes[n].host,
 			    sizeof(me->host));
 		me->underlay = pd->hosts[h].underlay;
+		/* Stitched at our peering host: the peer tunnels to it. */
+		if (stub && peering_stub(pd, doc, l, &ph) >= 0 && ph >= 0)
+			me->underlay = pd->hosts[ph].underlay;
 		if (al == NULL)
 			al = frag_link(frags[h], l->name);
 	}
