@@ -19,6 +19,7 @@ libnftables-dev
 check
 cppcheck
 iproute2 iputils-ping procps psmisc
+curl python3
 tshark iperf3
 openssh-server openssh-client
 dnsmasq nftables isc-dhcp-client
