@@ -106,7 +106,7 @@ end_cb(const xmlNode *n, void *entry, void *arg)
 {
 	struct mf_end *e = entry;
 
-	if (xml_attr_name(n, "node", 1, e->node, sizeof(e->node)) == -1 ||
+	if (xml_attr_name(n, "node", 0, e->node, sizeof(e->node)) == -1 ||
 	    xml_attr_name(n, "pip", 0, e->pip, sizeof(e->pip)) == -1 ||
 	    xml_attr_name(n, "host", 0, e->host, sizeof(e->host)) == -1 ||
 	    xml_attr_ipv4(n, "underlay", 0, &e->underlay) == -1)
@@ -239,7 +239,8 @@ manifest_validate(const struct manifest *m)
 				    l->name);
 		/* A fragment may list links whose nodes live elsewhere. */
 		for (size_t e = 0; m->nnodes > 0 && e < l->nends; e++)
-			if (mf_node_find(m, l->ends[e].node) < 0 &&
+			if (l->ends[e].node[0] != '\0' &&
+			    mf_node_find(m, l->ends[e].node) < 0 &&
 			    l->ends[e].pip[0] == '\0')
 				rc = err_at(ERR_NOT_FOUND, NULL, l->line, "link "
 				    "'%s' ends at node '%s', which is not in "

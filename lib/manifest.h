@@ -63,7 +63,7 @@ struct mf_node {
 };
 
 struct mf_end {
-	char node[NAME_LEN];
+	char node[NAME_LEN];		/* "" for a transit: no node here */
 	char pip[NAME_LEN];
 	char host[NAME_LEN];
 	uint32_t underlay;		/* tunnel end address; 0 if unknown */

@@ -43,6 +43,7 @@ static const struct rt_case rt_cases[] = {
 	{ DOC_ADVERT, "none" },
 	{ DOC_MANIFEST, "ready" },
 	{ DOC_MANIFEST, "fragment" },
+	{ DOC_MANIFEST, "transit" },
 	{ DOC_REPORT, "h3" },
 	{ DOC_REPORT, "empty" },
 	{ DOC_ERROR, "no-resources" },
