@@ -13,6 +13,16 @@
 # The environment may rename it all, so that a test can run its own copy
 # beside a user's demo: VNSM_DEMO_NAME (vnsm-demo), VNSM_DEMO_NET
 # (10.77.0), VNSM_DEMO_TAG (prefix of every node id; empty).
+#
+# VMs (off by default): VNSM_DEMO_DRIVERS="netns qemu" gives the agents
+# of VNSM_DEMO_VM_HOSTS (default: all six) the qemu driver too (TCG:
+# qemu-type qemu) with images from VNSM_DEMO_IMAGES (default
+# BUILD/images, made by make images) and a warm pool "vm" of
+# VNSM_DEMO_VM_POOL (0) VMs of image router, VNSM_DEMO_VM_CPU (1) CPUs,
+# VNSM_DEMO_VM_MEM (128MiB).  virtlogd and libvirtd are started if they are not running
+# (libvirtd in a private mount namespace, QEMU as root, as
+# tests/integration/50-drivers-vm.sh does) and stopped by `down` only if
+# this script started them; `down` also removes the demo's domains.
 set -eu
 
 B=${2:-build}
@@ -27,6 +37,12 @@ D=/run/$NAME
 HOSTS="p1h1:12 p1h2:13 p1h3:14 p2h1:22 p2h2:23 p2h3:24"
 PORT=8443
 VNO="$B/bin/vno"
+DRIVERS=${VNSM_DEMO_DRIVERS:-netns}
+VM_HOSTS=${VNSM_DEMO_VM_HOSTS:-p1h1 p1h2 p1h3 p2h1 p2h2 p2h3}
+IMAGES=${VNSM_DEMO_IMAGES:-$B/images}
+VM_POOL=${VNSM_DEMO_VM_POOL:-0}
+VM_MEM=${VNSM_DEMO_VM_MEM:-128MiB}
+VM_CPU=${VNSM_DEMO_VM_CPU:-1}
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 die() { echo "demo: $*" >&2; exit 1; }
@@ -73,7 +89,13 @@ agent_conf() {	# agent_conf HOST OCTET PIP PIPOCTET
 		echo "cpu 4"
 		echo "memory 4GiB"
 		echo "interfaces 64"
-		echo "drivers netns"
+		if [ "$DRIVERS" != netns ] && vm_host "$1"; then
+			echo "drivers $DRIVERS"
+			echo "qemu-type qemu"
+			echo "image-dir $IMAGES"
+		else
+			echo "drivers netns"
+		fi
 		echo "tunnel-backend auto"
 		echo "state $D/state/$1.db"
 		echo "run-dir $D/run/$1"
@@ -85,7 +107,76 @@ agent_conf() {	# agent_conf HOST OCTET PIP PIPOCTET
 		echo "cpu 1"
 		echo "memory 64MiB"
 		echo "depth ${POOL_DEPTH:-2}"
+		if [ "$DRIVERS" != netns ] && vm_host "$1" &&
+		    [ "$VM_POOL" -gt 0 ]; then
+			echo "[pool vm]"
+			echo "kind vm"
+			echo "image router"
+			echo "cpu $VM_CPU"
+			echo "memory $VM_MEM"
+			echo "depth $VM_POOL"
+		fi
 	} >"$D/etc/$1.conf"
+}
+
+vm_host() {	# vm_host HOST: does HOST run VMs?
+	case " $VM_HOSTS " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+# libvirt_up: virtlogd and libvirtd for the qemu driver, started if they
+# do not run (their pids in $D/libvirt.pids, for down).
+libvirt_up() {
+	command -v libvirtd >/dev/null || die "VNSM_DEMO_DRIVERS asks for " \
+	    "qemu: install libvirt-daemon-driver-qemu (make deps)"
+	[ -f "$IMAGES/router/vmlinuz" ] ||
+	    sh scripts/mkimage.sh "$IMAGES/router" >/dev/null ||
+	    die "cannot build the router image in $IMAGES (make deps)"
+	mkdir -p /var/log/libvirt/qemu
+	: >"$D/libvirt.pids"
+	if ! pgrep -x virtlogd >/dev/null; then
+		virtlogd -d
+		wait_for 5 pgrep -x virtlogd || die "virtlogd did not start"
+		pgrep -o -x virtlogd >>"$D/libvirt.pids"
+	fi
+	if ! pgrep -x libvirtd >/dev/null; then
+		# libvirt 9 needs the libvirt-qemu user to exist even when
+		# qemu.conf (seen only by this libvirtd) says root.
+		id libvirt-qemu >/dev/null 2>&1 ||
+		    useradd --system --user-group --no-create-home \
+		    --home-dir /var/lib/libvirt --shell /usr/sbin/nologin \
+		    libvirt-qemu
+		rm -rf "$D/libvirt-etc"
+		cp -a /etc/libvirt "$D/libvirt-etc"
+		printf 'user = "root"\ngroup = "root"\n' \
+		    >"$D/libvirt-etc/qemu.conf"
+		unshare -m --propagation private sh -c \
+		    'umount /sys/fs/cgroup/unified 2>/dev/null
+		     mount --bind "$1" /etc/libvirt || exit 1
+		     exec libvirtd -d' sh "$D/libvirt-etc"
+		wait_for 10 virsh -q -c qemu:///system version ||
+		    die "libvirtd did not come up"
+		pgrep -o -x libvirtd >>"$D/libvirt.pids"
+	fi
+	wait_for 10 virsh -q -c qemu:///system version ||
+	    die "libvirtd does not answer"
+}
+
+# libvirt_down: the demo's domains, then the daemons libvirt_up started.
+libvirt_down() {
+	if pgrep -x libvirtd >/dev/null && command -v virsh >/dev/null; then
+		for d in $(virsh -q -c qemu:///system list --all --name \
+		    2>/dev/null | grep -E "^vn-${TAG}p[12]h[123]" || true); do
+			virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1 ||
+			    true
+			virsh -q -c qemu:///system undefine "$d" >/dev/null \
+			    2>&1 || true
+		done
+	fi
+	[ -f "$D/libvirt.pids" ] || return 0
+	while read -r pid; do
+		kill "$pid" 2>/dev/null || true
+	done <"$D/libvirt.pids"
 }
 
 pip_conf() {	# pip_conf PIP OCTET PEER PEEROCTET
@@ -183,6 +274,11 @@ up() {
 	certs
 	"$B/bin/vnsm-ca" list "$D/ca" | sed 's/^/   /'
 
+	if [ "$DRIVERS" != netns ]; then
+		say "libvirt for the qemu driver ($VM_HOSTS)"
+		libvirt_up
+	fi
+
 	say "Starting 6 substrated, 2 pipd, 1 vnpd"
 	pip_conf pip1 11 pip2 20
 	pip_conf pip2 21 pip1 10
@@ -253,6 +349,7 @@ down() {
 		    true
 		ip netns del "$ns" 2>/dev/null || true
 	done
+	libvirt_down
 	sh scripts/demo-net.sh down
 	rm -rf "$D"
 	[ "${1:-}" = quiet ] || echo "demo removed"

@@ -20,8 +20,24 @@
  *
  * QEMU domains are type='kvm' unless drv_conf.virt_type asks for TCG
  * (type='qemu'), which hosts without usable KVM need.
+ *
+ * Taps: libvirtd makes a node's host-side devices (QEMU's taps, LXC's
+ * veths) in its own network namespace.  When the agent runs in another
+ * one (the demo substrate: one namespace per host), the links it serves
+ * need those devices where it runs, so after start and after a hot-plug
+ * the driver moves each of the node's devices from libvirtd's namespace
+ * (that of the PID in /run/libvirtd.pid, else PID 1's) into its own,
+ * keeping the name, and brings it up; QEMU's file descriptor stays
+ * attached across the move.  libvirt
+ * cannot delete a device it no longer sees (it ignores that), so delete
+ * and detach remove what is left in our namespace themselves.
  */
+#include <sys/stat.h>
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +49,8 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
 
 #include "buf.h"
 #include "error.h"
@@ -43,6 +61,9 @@
 #define LV_NS		"urn:vnsm:node:1"	/* our metadata namespace */
 #define LV_DEFAULT_URI	"qemu:///system"
 #define LV_XML_MAX	(64 * 1024)
+#define LV_PIDFILE	"/run/libvirtd.pid"	/* libvirtd's, as root */
+#define LV_ROOT_NS	"/proc/1/ns/net"	/* if that is missing */
+#define LV_TAPS_MAX	VNODE_IF_MAX
 
 enum lv_flavour {
 	LV_QEMU,		/* qemu:// */
@@ -57,6 +78,8 @@ struct lv {
 	enum lv_flavour flav;
 	int tcg;		/* QEMU: type='qemu' instead of 'kvm' */
 	const char *imgdir;	/* images; may be NULL (test:// only) */
+	int movetaps;		/* we run outside libvirtd's network
+				   namespace: move taps to ours */
 };
 
 /* A growing string; an allocation failure sticks in err. */
@@ -156,6 +179,45 @@ lv_flavour_of(const char *uri)
 	return LV_OTHER;
 }
 
+/*
+ * The path of libvirtd's network namespace, where it makes taps: that of
+ * the PID in its pid file, or PID 1's if there is none.
+ */
+static void
+lv_libvirtd_ns(char *buf, size_t size)
+{
+	char line[32];
+	FILE *f;
+	long pid = 0;
+
+	if ((f = fopen(LV_PIDFILE, "re")) != NULL) {
+		if (fgets(line, sizeof(line), f) != NULL)
+			pid = strtol(line, NULL, 10);
+		fclose(f);
+	}
+	if (pid > 0)
+		snprintf(buf, size, "/proc/%ld/ns/net", pid);
+	else
+		str_lcpy(buf, LV_ROOT_NS, size);
+}
+
+/*
+ * Do we run in a network namespace other than libvirtd's?  Compared by
+ * the namespaces' inodes; 0 if unknown.
+ */
+static int
+lv_other_ns(void)
+{
+	struct stat a, b;
+	char path[64];
+
+	lv_libvirtd_ns(path, sizeof(path));
+	if (stat("/proc/thread-self/ns/net", &a) == -1 ||
+	    stat(path, &b) == -1)
+		return 0;
+	return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
+}
+
 static int
 lv_probe(const struct drv_conf *conf)
 {
@@ -183,6 +245,10 @@ lv_open(struct drv *drv)
 	lv->flav = lv_flavour_of(uri);
 	lv->tcg = drv->conf.virt_type == 1;
 	lv->imgdir = drv->conf.imgdir;
+	lv->movetaps = lv->flav != LV_TEST && lv_other_ns();
+	if (lv->movetaps)
+		log_debug("libvirt: the agent runs outside libvirtd's network "
+		    "namespace: taps will be moved into it");
 	if ((lv->conn = virConnectOpen(uri)) == NULL) {
 		err_set(ERR_UNSUPPORTED, "cannot connect to libvirt at %s: %s",
 		    uri, virGetLastErrorMessage());
@@ -220,6 +286,220 @@ lv_dom(struct lv *lv, const char *id)
 		err_set(ERR_NOT_FOUND, "no libvirt domain for node '%s' at %s",
 		    id, lv->uri);
 	return d;
+}
+
+/*
+ * An rtnetlink socket in the network namespace at path, or in this
+ * thread's when path is NULL: a socket stays in the namespace it was
+ * connected in, so enter, connect and come back.  NULL with an error.
+ */
+static struct nl_sock *
+lv_nl_socket(const char *path)
+{
+	struct nl_sock *sk;
+	int fd = -1, orig = -1, rc = -1;
+
+	if ((sk = nl_socket_alloc()) == NULL) {
+		err_nomem();
+		return NULL;
+	}
+	if (path == NULL) {
+		if (nl_connect(sk, NETLINK_ROUTE) < 0)
+			goto fail;
+		return sk;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) ==
+	    -1 || setns(fd, CLONE_NEWNET) == -1) {
+		err_sys("enter the network namespace %s", path);
+		goto out;
+	}
+	rc = nl_connect(sk, NETLINK_ROUTE) < 0 ? -1 : 0;
+	if (setns(orig, CLONE_NEWNET) == -1)
+		fatal("cannot return to the agent's network namespace");
+out:
+	if (fd != -1)
+		close(fd);
+	if (orig != -1)
+		close(orig);
+	if (rc == 0)
+		return sk;
+fail:
+	if (err_count() == 0)
+		err_set(ERR_SYSTEM, "cannot open rtnetlink%s%s",
+		    path ? " in " : "", path ? path : "");
+	nl_socket_free(sk);
+	return NULL;
+}
+
+/*
+ * The host-side device names of domain d's ethernet interfaces (all, or
+ * the one with alias ua-<ifname>), from its live XML.  Returns how many
+ * were put in names.
+ */
+static size_t
+lv_taps(virDomainPtr d, const char *ifname, char names[][IFNAMSIZ],
+    size_t max)
+{
+	char *desc, expr[160];
+	xmlDocPtr doc;
+	xmlXPathContextPtr ctx = NULL;
+	xmlXPathObjectPtr obj = NULL;
+	size_t n = 0;
+
+	if (ifname != NULL && strchr(ifname, '\'') != NULL)
+		return 0;
+	if ((desc = virDomainGetXMLDesc(d, 0)) == NULL)
+		return 0;
+	doc = xmlReadMemory(desc, (int)strlen(desc), "domain.xml", NULL,
+	    XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+	free(desc);
+	if (doc == NULL)
+		return 0;
+	if (ifname != NULL)
+		snprintf(expr, sizeof(expr), "/domain/devices/interface"
+		    "[@type='ethernet'][alias/@name='ua-%s']/target/@dev",
+		    ifname);
+	else
+		snprintf(expr, sizeof(expr), "/domain/devices/interface"
+		    "[@type='ethernet']/target/@dev");
+	if ((ctx = xmlXPathNewContext(doc)) != NULL &&
+	    (obj = xmlXPathEvalExpression(BAD_CAST expr, ctx)) != NULL &&
+	    obj->nodesetval != NULL) {
+		for (int i = 0; i < obj->nodesetval->nodeNr && n < max; i++) {
+			xmlChar *v = xmlNodeGetContent(
+			    obj->nodesetval->nodeTab[i]);
+
+			if (v != NULL && v[0] != '\0' &&
+			    strlen((const char *)v) < IFNAMSIZ)
+				str_lcpy(names[n++], (const char *)v, IFNAMSIZ);
+			xmlFree(v);
+		}
+	}
+	xmlXPathFreeObject(obj);
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
+	return n;
+}
+
+/* Bring link l (in sk's namespace) up. */
+static int
+lv_link_up(struct nl_sock *sk, struct rtnl_link *l)
+{
+	struct rtnl_link *ch;
+	int e;
+
+	if (rtnl_link_get_flags(l) & IFF_UP)
+		return 0;
+	if ((ch = rtnl_link_alloc()) == NULL)
+		return -NLE_NOMEM;
+	rtnl_link_set_flags(ch, IFF_UP);
+	e = rtnl_link_change(sk, l, ch, 0);
+	rtnl_link_put(ch);
+	return e;
+}
+
+/*
+ * Move node id's taps (all, or interface ifname's) that libvirtd made in
+ * its namespace into ours and bring them up; a tap already here is only
+ * brought up.  A no-op unless lv->movetaps.
+ */
+static int
+lv_move_taps(struct lv *lv, const char *id, const char *ifname)
+{
+	char names[LV_TAPS_MAX][IFNAMSIZ], rootns[64];
+	struct nl_sock *here = NULL, *root = NULL;
+	virDomainPtr d;
+	size_t n;
+	int self = -1, rc = 0;
+
+	if (!lv->movetaps)
+		return 0;
+	if ((d = lv_dom(lv, id)) == NULL)
+		return -1;
+	n = lv_taps(d, ifname, names, LV_TAPS_MAX);
+	virDomainFree(d);
+	if (n == 0)
+		return 0;
+	lv_libvirtd_ns(rootns, sizeof(rootns));
+	if ((here = lv_nl_socket(NULL)) == NULL ||
+	    (root = lv_nl_socket(rootns)) == NULL) {
+		rc = -1;
+		goto out;
+	}
+	if ((self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) ==
+	    -1) {
+		rc = err_sys("open /proc/thread-self/ns/net");
+		goto out;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct rtnl_link *l = NULL, *ch;
+		int e = 0;
+
+		if (rtnl_link_get_kernel(here, 0, names[i], &l) < 0) {
+			if (rtnl_link_get_kernel(root, 0, names[i], &l) < 0) {
+				rc = err_set(ERR_SYSTEM, "tap %s of node '%s' "
+				    "is neither in libvirtd's network "
+				    "namespace nor in ours", names[i], id);
+				break;
+			}
+			if ((ch = rtnl_link_alloc()) == NULL)
+				e = -NLE_NOMEM;
+			else {
+				rtnl_link_set_ns_fd(ch, self);
+				e = rtnl_link_change(root, l, ch, 0);
+				rtnl_link_put(ch);
+			}
+			rtnl_link_put(l);
+			l = NULL;
+			if (e == 0)
+				e = rtnl_link_get_kernel(here, 0, names[i], &l);
+		}
+		if (e == 0)
+			e = lv_link_up(here, l);
+		if (l != NULL)
+			rtnl_link_put(l);
+		if (e < 0)
+			rc = err_set(ERR_SYSTEM, "move tap %s of node '%s' into "
+			    "the agent's network namespace: %s", names[i], id,
+			    nl_geterror(e));
+		else
+			log_debug("libvirt: tap %s of node %s is in the agent's "
+			    "namespace", names[i], id);
+	}
+out:
+	if (self != -1)
+		close(self);
+	if (here != NULL)
+		nl_socket_free(here);
+	if (root != NULL)
+		nl_socket_free(root);
+	return rc;
+}
+
+/*
+ * Delete the named taps that are still in our namespace: libvirtd tries
+ * in its own and cannot see them there.  Best effort.
+ */
+static void
+lv_del_taps(struct lv *lv, char names[][IFNAMSIZ], size_t n)
+{
+	struct nl_sock *here;
+
+	if (!lv->movetaps || n == 0 || (here = lv_nl_socket(NULL)) == NULL) {
+		err_reset();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct rtnl_link *l = NULL;
+
+		if (rtnl_link_get_kernel(here, 0, names[i], &l) < 0)
+			continue;
+		if (rtnl_link_delete(here, l) == 0)
+			log_debug("libvirt: deleted tap %s", names[i]);
+		rtnl_link_put(l);
+	}
+	nl_socket_free(here);
 }
 
 /*
@@ -468,14 +748,34 @@ lv_do(struct drv *drv, const char *id, int (*fn)(virDomainPtr),
 static int
 lv_start(struct drv *drv, const char *id)
 {
-	return lv_do(drv, id, virDomainCreate, "start");
+	if (lv_do(drv, id, virDomainCreate, "start") == -1)
+		return -1;
+	if (lv_move_taps(drv->priv, id, NULL) == -1) {
+		lv_do(drv, id, virDomainDestroy, "stop");
+		return -1;
+	}
+	return 0;
 }
 
 /* Stop is a power cut: nodes are disposable and this is fast. */
 static int
 lv_stop(struct drv *drv, const char *id)
 {
-	return lv_do(drv, id, virDomainDestroy, "stop");
+	struct lv *lv = drv->priv;
+	char taps[LV_TAPS_MAX][IFNAMSIZ];
+	size_t ntaps = 0;
+	virDomainPtr d;
+
+	if (lv->movetaps && (d = lv_dom(lv, id)) != NULL) {
+		if (virDomainIsActive(d) == 1)
+			ntaps = lv_taps(d, NULL, taps, LV_TAPS_MAX);
+		virDomainFree(d);
+	}
+	err_reset();
+	if (lv_do(drv, id, virDomainDestroy, "stop") == -1)
+		return -1;
+	lv_del_taps(lv, taps, ntaps);
+	return 0;
 }
 
 static int
@@ -526,6 +826,8 @@ lv_attach(struct drv *drv, const char *id, const struct vnode_if *ifc)
 		rc = lv_fail(ERR_SYSTEM, "attach interface", id);
 	free(sb.buf);
 	virDomainFree(d);
+	if (rc == 0 && lv_move_taps(lv, id, ifc->name) == -1)
+		rc = -1;
 	return rc;
 }
 
@@ -583,29 +885,40 @@ out:
 static int
 lv_detach(struct drv *drv, const char *id, const char *ifname)
 {
+	struct lv *lv = drv->priv;
+	char taps[1][IFNAMSIZ];
+	size_t ntaps = 0;
 	virDomainPtr d;
 	char *x;
 	int rc = 0;
 
-	if ((d = lv_dom(drv->priv, id)) == NULL)
+	if ((d = lv_dom(lv, id)) == NULL)
 		return -1;
+	if (lv->movetaps && virDomainIsActive(d) == 1)
+		ntaps = lv_taps(d, ifname, taps, 1);
 	if ((x = iface_find(d, id, ifname)) == NULL)
 		rc = -1;
 	else if (virDomainDetachDeviceFlags(d, x, dev_flags(d)) == -1)
 		rc = lv_fail(ERR_SYSTEM, "detach interface", id);
 	free(x);
 	virDomainFree(d);
+	lv_del_taps(lv, taps, ntaps);
 	return rc;
 }
 
 static int
 lv_delete(struct drv *drv, const char *id)
 {
+	struct lv *lv = drv->priv;
+	char taps[LV_TAPS_MAX][IFNAMSIZ];
+	size_t ntaps = 0;
 	virDomainPtr d;
 	int rc = 0;
 
-	if ((d = lv_dom(drv->priv, id)) == NULL)
+	if ((d = lv_dom(lv, id)) == NULL)
 		return -1;
+	if (lv->movetaps && virDomainIsActive(d) == 1)
+		ntaps = lv_taps(d, NULL, taps, LV_TAPS_MAX);
 	if (virDomainIsActive(d) == 1 && virDomainDestroy(d) == -1)
 		rc = lv_fail(ERR_SYSTEM, "destroy", id);
 	else if (virDomainUndefineFlags(d, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
@@ -613,6 +926,8 @@ lv_delete(struct drv *drv, const char *id)
 	    virDomainUndefine(d) == -1)
 		rc = lv_fail(ERR_SYSTEM, "undefine", id);
 	virDomainFree(d);
+	if (rc == 0)
+		lv_del_taps(lv, taps, ntaps);
 	return rc;
 }
 
