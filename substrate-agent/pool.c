@@ -11,6 +11,7 @@
  * paused (state.c), so a crash loses no member silently and leaves none
  * half-made: reconcile adopts ready ones and removes the rest.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -20,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "error.h"
 #include "log.h"
 #include "metrics.h"
@@ -28,6 +30,7 @@
 
 #define POOL_BACKOFF_S	5	/* after a failed member, per pool */
 #define POOL_BOOT_MS	120000	/* a VM member must boot within this */
+#define POOL_CFG_MS	20000	/* a claimed guest's configuration */
 
 /* Set the depth gauges; called with the mutex held. */
 static void
@@ -296,4 +299,111 @@ sd_pool_take(struct sd *sd, const struct sd_node *n, char *id, size_t size)
 	str_lcpy(id, m->id, size);
 	free(m);
 	return 1;
+}
+
+/* Append s to b in single quotes, for the guest's shell. */
+static void
+sq(struct buf *b, const char *s)
+{
+	buf_puts(b, "'");
+	for (; *s != '\0'; s++)
+		if (*s == '\'')
+			buf_puts(b, "'\\''");
+		else
+			buf_append(b, s, 1);
+	buf_puts(b, "'");
+}
+
+/*
+ * Configure claimed VM or container member spec->id inside the guest:
+ * the router image reads its interfaces only at boot (kernel command
+ * line), and a pool member booted with none, so after the claim has
+ * hot-added them and resumed the guest, one shell script run through
+ * the driver's exec (the console) finds each interface by its MAC
+ * (vnode_if_mac: the kernel names hot-plugged NICs ethN by order of
+ * arrival, so the name says nothing), waits up to 5 s for it to appear,
+ * renames it (through a temporary name, so that two renames cannot
+ * collide), sets its MTU and address, brings it up and replaces the
+ * routes.  0, or -1 with the script's output in the error.
+ */
+int
+sd_pool_guest_config(struct drv *d, const struct vnode_spec *spec)
+{
+	char a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN], out[1024];
+	const char *argv[4] = { "sh", "-c", NULL, NULL };
+	struct vnode_exec ex;
+	struct buf b;
+	char *cmd;
+	int status = 0, rc;
+
+	if (spec->nifs == 0 && spec->nroutes == 0)
+		return 0;
+	buf_init(&b);
+	buf_puts(&b, "vf() { n=0; while [ $n -lt 100 ]; do "
+	    "for x in /sys/class/net/*; do "
+	    "[ \"$(cat $x/address 2>/dev/null)\" = \"$1\" ] && "
+	    "{ echo ${x##*/}; return 0; }; done; "
+	    "n=$((n+1)); sleep 0.05; done; return 1; }; r=0; ");
+	for (size_t i = 0; i < spec->nifs; i++) {
+		uint8_t m[6];
+
+		vnode_if_mac(spec->id, &spec->ifs[i], m);
+		buf_printf(&b, "x=$(vf %02x:%02x:%02x:%02x:%02x:%02x) && "
+		    "ip link set \"$x\" down && "
+		    "ip link set \"$x\" name vnsmcfg%zu || "
+		    "{ echo no interface %02x:%02x:%02x:%02x:%02x:%02x; "
+		    "r=1; }; ", m[0], m[1], m[2], m[3], m[4], m[5], i,
+		    m[0], m[1], m[2], m[3], m[4], m[5]);
+	}
+	for (size_t i = 0; i < spec->nifs; i++) {
+		const struct vnode_if *f = &spec->ifs[i];
+
+		buf_printf(&b, "ip link set vnsmcfg%zu name ", i);
+		sq(&b, f->name);
+		buf_puts(&b, " || r=1; ");
+		if (f->mtu != 0) {
+			buf_puts(&b, "ip link set ");
+			sq(&b, f->name);
+			buf_printf(&b, " mtu %u || r=1; ", f->mtu);
+		}
+		if (f->addr.s_addr != 0) {
+			inet_ntop(AF_INET, &f->addr, a, sizeof(a));
+			buf_printf(&b, "ip addr add %s/%u dev ", a, f->prefix);
+			sq(&b, f->name);
+			buf_puts(&b, " || r=1; ");
+		}
+		buf_puts(&b, "ip link set ");
+		sq(&b, f->name);
+		buf_puts(&b, " up || r=1; ");
+	}
+	for (size_t i = 0; i < spec->nroutes; i++) {
+		const struct vnode_route *rt = &spec->routes[i];
+
+		inet_ntop(AF_INET, &rt->dst, a, sizeof(a));
+		inet_ntop(AF_INET, &rt->via, g, sizeof(g));
+		buf_printf(&b, "ip route replace %s/%u via %s || r=1; ", a,
+		    rt->prefix, g);
+	}
+	buf_puts(&b, "exit $r");
+	if ((cmd = buf_steal(&b, NULL)) == NULL)
+		return -1;
+	argv[2] = cmd;
+	memset(&ex, 0, sizeof(ex));
+	ex.argv = argv;
+	ex.out = out;
+	ex.outsz = sizeof(out);
+	ex.timeout_ms = POOL_CFG_MS;
+	out[0] = '\0';
+	rc = d->ops->exec(d, spec->id, &ex, &status);
+	free(cmd);
+	if (rc == -1) {
+		err_hint("configuring the interfaces of claimed node %s in "
+		    "its guest", spec->id);
+		return -1;
+	}
+	if (status != 0)
+		return err_set(ERR_SYSTEM, "configuring the interfaces of "
+		    "claimed node %s in its guest failed (exit %d): %s",
+		    spec->id, status, out);
+	return 0;
 }

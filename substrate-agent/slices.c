@@ -653,7 +653,10 @@ reserve(struct apply *a)
 	return store_commit(sd->st);
 }
 
-/* Re-bind claimed pool member n to want: interfaces, routes, resume. */
+/*
+ * Re-bind claimed pool member n to want: interfaces, routes, resume, and
+ * for a guest its addresses and routes inside (through its console).
+ */
 static int
 rebind(struct apply *a, struct sd_node *n, const struct vnode_spec *want)
 {
@@ -674,6 +677,9 @@ rebind(struct apply *a, struct sd_node *n, const struct vnode_spec *want)
 	if (n->slot == SD_SLOT_NETNS && sd_netns_routes(n->id, &spec) == -1)
 		return -1;
 	if (d->ops->resume(d, n->id) == -1)
+		return -1;
+	/* A guest learns its interfaces at boot only: tell it now. */
+	if (n->slot != SD_SLOT_NETNS && sd_pool_guest_config(d, &spec) == -1)
 		return -1;
 	n->spec = spec;
 	return 0;

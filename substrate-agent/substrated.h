@@ -290,6 +290,7 @@ int sd_pool_take(struct sd *sd, const struct sd_node *n, char *id,
     size_t size);
 void sd_pool_adopt(struct sd *sd, size_t pool, const char *id);
 void sd_pool_hold(struct sd *sd, int hold);
+int sd_pool_guest_config(struct drv *d, const struct vnode_spec *spec);
 
 /* transits.c */
 int sd_transits_plan(struct sd *sd, const struct slice *sl,
