@@ -13,7 +13,9 @@
  *   5. nodes: claim from a pool or create+start on demand   (virtualization)
  *   6. kept nodes: detach / attach changed interfaces, routes  (topology)
  *   7. stubs: tunnel link ends, retargeted when their peer changed;
- *      transits: two tunnel ends joined here (transits.c), likewise
+ *      transits: two tunnel ends joined here (transits.c), likewise.
+ *      A link that turns from stub to transit or back (its node leaves
+ *      or reaches this host) holds one key: the old end goes first.
  *   8. commit: node rows "up", the slice and its links (one transaction)
  *   9. only now remove what the slice no longer lists (nodes, bridges,
  *      tunnel ends): not undoable, so after the point of no return; a
@@ -917,6 +919,11 @@ stubs_apply(struct apply *a)
 			/* Retarget: the old end goes first (same triple). */
 			sd_stub_down(sd, ol);
 		}
+		/*
+		 * A transit of the same link becomes this stub when the node
+		 * arrives on this host: the transit holds the same key.
+		 */
+		sd_transit_down_named(sd, a->old, l->name);
 		if (l->remote == 0)
 			continue;	/* peer not known yet: pending */
 		n = sd_node_find(a->nw, l->node[0]);
@@ -1034,6 +1041,11 @@ fail:
 		for (size_t i = 0; i < nf; i++)
 			first[i] = *err_get(i);
 		undo_all(&a);
+		/*
+		 * New transits go and old ones come back, before the old
+		 * stubs: a stub and a transit of one link share their key.
+		 */
+		sd_transits_undo(sd, a.old, a.nw);
 		/* Stubs of the old slice that were taken down come back. */
 		for (struct sd_link *l = a.old != NULL ? a.old->links : NULL;
 		    l != NULL; l = l->next)

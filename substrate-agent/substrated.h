@@ -297,6 +297,9 @@ int sd_transits_plan(struct sd *sd, const struct slice *sl,
     const struct sd_slice *old, struct sd_slice *nw);
 int sd_transits_apply(struct sd *sd, struct sd_slice *old,
     struct sd_slice *nw);
+/* Take down old's transit name, if it is up (a stub takes its place). */
+void sd_transit_down_named(struct sd *sd, struct sd_slice *old,
+    const char *name);
 void sd_transits_undo(struct sd *sd, struct sd_slice *old,
     struct sd_slice *nw);
 void sd_transits_gone(struct sd *sd, struct sd_slice *old,

@@ -130,6 +130,15 @@ sd_transits_apply(struct sd *sd, struct sd_slice *old, struct sd_slice *nw)
 		/* Retarget: the old ends go first (they may hold the keys). */
 		if (ot != NULL)
 			sd_transit_down(sd, ot);
+		/*
+		 * A stub of the same link becomes this transit when its node
+		 * leaves this host: the stub holds the same key and remote.
+		 */
+		for (struct sd_link *ol = old != NULL ? old->links : NULL;
+		    ol != NULL; ol = ol->next)
+			if (ol->stub && ol->tl != NULL &&
+			    strcmp(ol->name, t->name) == 0)
+				sd_stub_down(sd, ol);
 		if (t->remote[0] == 0 || t->remote[1] == 0)
 			continue;	/* a far end not known yet: pending */
 		if (sd_transit_up(sd, t) == -1) {
@@ -144,6 +153,15 @@ sd_transits_apply(struct sd *sd, struct sd_slice *old, struct sd_slice *nw)
 		if (transit_find(nw, ot->name) == NULL)
 			sd_transit_down(sd, ot);
 	return 0;
+}
+
+void
+sd_transit_down_named(struct sd *sd, struct sd_slice *old, const char *name)
+{
+	struct sd_transit *ot = transit_find(old, name);
+
+	if (ot != NULL)
+		sd_transit_down(sd, ot);
 }
 
 /* Back to old: what this apply made goes, what it took down comes back. */

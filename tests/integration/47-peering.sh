@@ -4,8 +4,9 @@
 # test plays the VNP itself and pins c on p1h1 and d on p2h2, neither a
 # peering host, joined by the link c-d.  Each pipd must then stitch the
 # link at its peering host: c's host tunnels to p1h3, p1h3 to p2h1, p2h1
-# to d's host.  Asserts that c reaches d, and that the traffic crossed
-# both peering hosts with the VNP's key between them.
+# to d's host.  Asserts that c reaches d, that the traffic crossed both
+# peering hosts with the VNP's key between them, and that c still reaches
+# d after moving onto the peering host and back off it.
 set -u
 B=$(cd "${1:-build}" && pwd)
 cd "$(dirname "$0")/../.." || exit 1
@@ -110,6 +111,24 @@ for h in p1h3 p2h1; do
 		ok "$h also carries the leg to the node's host (stitched there)"
 	else
 		no "$h saw no leg to the node's host"
+	fi
+done
+
+# The node moves onto the peering host (its transit there becomes its
+# stub) and back off it (the stub becomes a transit again); c reaches d
+# after each move.
+ping_d() {
+	code=$(vnp POST 11 /v1/slices/px.pip1/nodes/c/exec "$T/cmd")
+	status=$(tr -d '\r' <"$T/hdr" | sed -n 's/^[Xx]-[Ee]xit-[Ss]tatus: *//p')
+	[ "$code" = 200 ] && [ "$status" = 0 ]
+}
+for h in p1h3 p1h1; do
+	if [ "$(vnp POST 11 "/v1/slices/px.pip1/nodes/c/migrate?host=$h")" = 200 ]
+	then
+		ping_d && ok "c moved to $h, and reaches d" ||
+		    no "c moved to $h, but does not reach d: $(cat "$T/out")"
+	else
+		no "migrate c to $h: $(cat "$T/out")"
 	fi
 done
 
