@@ -238,8 +238,9 @@ start_vtun(int nh, int base)
 			fclose(fp);
 		}
 	}
-	for (int t = 0; t < 100; t++) {
-		char buf[512];
+	/* 30 link ends take a while on a loaded machine; 30 s at most. */
+	char buf[512] = "";
+	for (int t = 0; t < 300; t++) {
 		FILE *fp = fopen(out, "r");
 		size_t n = fp != NULL ? fread(buf, 1, sizeof(buf) - 1, fp) : 0;
 
@@ -250,7 +251,7 @@ start_vtun(int nh, int base)
 			return;
 		usleep(100000);
 	}
-	ck_abort_msg("vtun did not come up (see %s)", out);
+	ck_abort_msg("vtun did not come up in 30 s; it said: %s", buf);
 }
 
 /* Home i: namespace with eth0, its other end in the access network. */
