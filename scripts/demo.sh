@@ -177,6 +177,11 @@ libvirt_down() {
 	while read -r pid; do
 		kill "$pid" 2>/dev/null || true
 	done <"$D/libvirt.pids"
+	# Gone before we return, so that an `up` right after starts its own.
+	while read -r pid; do
+		wait_for 10 sh -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null ||
+		    true
+	done <"$D/libvirt.pids"
 }
 
 pip_conf() {	# pip_conf PIP OCTET PEER PEEROCTET

@@ -745,15 +745,44 @@ lv_do(struct drv *drv, const char *id, int (*fn)(virDomainPtr),
 	return rc;
 }
 
+/*
+ * Forget node id's held console pty (lv_console.c), when its domain
+ * stops or goes.
+ */
+static void
+lv_unhold(struct lv *lv, const char *id)
+{
+	char dom[VNODE_ID_MAX + 8];
+
+	dom_name(id, dom, sizeof(dom));
+	lvc_release(dom);
+}
+
+static int
+lv_console(struct drv *drv, const char *id, struct vnode_console *con);
+
+/*
+ * Start; then move the taps into our namespace if need be, and hold a
+ * QEMU domain's console pty open so that exec answers at once.
+ */
 static int
 lv_start(struct drv *drv, const char *id)
 {
+	struct lv *lv = drv->priv;
+	struct vnode_console con;
+
 	if (lv_do(drv, id, virDomainCreate, "start") == -1)
 		return -1;
-	if (lv_move_taps(drv->priv, id, NULL) == -1) {
+	if (lv_move_taps(lv, id, NULL) == -1) {
 		lv_do(drv, id, virDomainDestroy, "stop");
 		return -1;
 	}
+	if (lv->flav == LV_QEMU && lv_console(drv, id, &con) == 0 &&
+	    con.kind == VNODE_CON_PTY) {
+		lv_unhold(lv, id);	/* a pty of an earlier run */
+		lvc_hold(con.domain, con.path);
+	}
+	err_reset();
 	return 0;
 }
 
@@ -774,6 +803,7 @@ lv_stop(struct drv *drv, const char *id)
 	err_reset();
 	if (lv_do(drv, id, virDomainDestroy, "stop") == -1)
 		return -1;
+	lv_unhold(lv, id);
 	lv_del_taps(lv, taps, ntaps);
 	return 0;
 }
@@ -926,8 +956,10 @@ lv_delete(struct drv *drv, const char *id)
 	    virDomainUndefine(d) == -1)
 		rc = lv_fail(ERR_SYSTEM, "undefine", id);
 	virDomainFree(d);
-	if (rc == 0)
+	if (rc == 0) {
+		lv_unhold(lv, id);
 		lv_del_taps(lv, taps, ntaps);
+	}
 	return rc;
 }
 

@@ -22,6 +22,8 @@
  * on it when echo is off (it is respawned, but a second later).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,11 +45,29 @@
 #define LVC_PROBE_MS	1000	/* probe again after this without answer */
 #define LVC_POLL_MS	5	/* sleep when the stream has nothing */
 #define LVC_BUSY_MAX	64	/* domains with a command running at once */
+#define LVC_HOLD_MAX	256	/* domains whose console pty we hold open */
 
 /* The domains a command runs on now, by name: one call per domain. */
 static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t busy_cond = PTHREAD_COND_INITIALIZER;
 static char busy[LVC_BUSY_MAX][128];
+
+/*
+ * Console ptys held open, by domain name.  QEMU notices that a pty
+ * console has a reader only on a once-a-second poll, and until then
+ * neither reads nor writes it: a console stream opened per call waits up
+ * to a second for its first byte (~1 s per exec, measured).  Holding the
+ * pty's slave open from the domain's start keeps QEMU's side connected,
+ * so a call's stream is served at once (~0.1 s per exec).  Nothing reads
+ * the held fd except the drain before each call (under the domain's
+ * turn), which drops what the guest printed between calls.
+ */
+struct lvc_hold {
+	char dom[128];		/* domain name; "" = free slot */
+	int fd;			/* the pty's slave, O_NONBLOCK */
+};
+static pthread_mutex_t hold_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct lvc_hold holds[LVC_HOLD_MAX];
 
 static pthread_once_t loop_once = PTHREAD_ONCE_INIT;
 static int loop_ok;		/* 1 once the event loop runs */
@@ -440,6 +460,100 @@ out:
 	return rc;
 }
 
+void
+lvc_hold(const char *dom, const char *path)
+{
+	int fd, free_i = -1;
+
+	if (path == NULL || path[0] == '\0')
+		return;
+	pthread_mutex_lock(&hold_lock);
+	for (int i = 0; i < LVC_HOLD_MAX; i++) {
+		if (strcmp(holds[i].dom, dom) == 0) {
+			pthread_mutex_unlock(&hold_lock);
+			return;
+		}
+		if (holds[i].dom[0] == '\0' && free_i == -1)
+			free_i = i;
+	}
+	if (free_i != -1 && (fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC |
+	    O_NONBLOCK)) != -1) {
+		str_lcpy(holds[free_i].dom, dom, sizeof(holds[free_i].dom));
+		holds[free_i].fd = fd;
+		log_debug("console of %s: holding %s open", dom, path);
+	}
+	pthread_mutex_unlock(&hold_lock);
+}
+
+void
+lvc_release(const char *dom)
+{
+	pthread_mutex_lock(&hold_lock);
+	for (int i = 0; i < LVC_HOLD_MAX; i++)
+		if (strcmp(holds[i].dom, dom) == 0) {
+			close(holds[i].fd);
+			holds[i].dom[0] = '\0';
+		}
+	pthread_mutex_unlock(&hold_lock);
+}
+
+/*
+ * Before a call on dom (its turn taken): drop what the guest printed
+ * since the last one; forget the hold if the pty is gone (hung up).
+ * Returns 1 if dom's pty is held.
+ */
+static int
+hold_drain(const char *dom)
+{
+	char junk[4096];
+	int held = 0;
+
+	pthread_mutex_lock(&hold_lock);
+	for (int i = 0; i < LVC_HOLD_MAX; i++) {
+		struct pollfd p;
+
+		if (strcmp(holds[i].dom, dom) != 0)
+			continue;
+		p.fd = holds[i].fd;
+		p.events = POLLIN;
+		p.revents = 0;
+		if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR |
+		    POLLNVAL))) {
+			close(holds[i].fd);
+			holds[i].dom[0] = '\0';
+			continue;
+		}
+		for (int n = 0; n < 64 &&
+		    read(holds[i].fd, junk, sizeof(junk)) > 0; n++)
+			;
+		held = 1;
+	}
+	pthread_mutex_unlock(&hold_lock);
+	return held;
+}
+
+/* The pty of running domain d's console, from its live XML; "" if none. */
+static void
+con_pty(virDomainPtr d, char *buf, size_t size)
+{
+	const char *key = "<console type='pty' tty='";
+	char *x, *p;
+	size_t n;
+
+	buf[0] = '\0';
+	if ((x = virDomainGetXMLDesc(d, 0)) == NULL)
+		return;
+	if ((p = strstr(x, key)) != NULL) {
+		p += strlen(key);
+		n = strcspn(p, "'");
+		if (n < size) {
+			memcpy(buf, p, n);
+			buf[n] = '\0';
+		}
+	}
+	free(x);
+}
+
 int
 lvc_exec(const char *uri, const char *dom, const char *id, const char *cmd,
     char *out, size_t outsz, int timeout_ms, int *status)
@@ -483,6 +597,13 @@ lvc_exec(const char *uri, const char *dom, const char *id, const char *cmd,
 		err_set(ERR_CONFLICT, "node '%s' is not running: its console "
 		    "cannot run commands", id);
 		goto out;
+	}
+	if (!hold_drain(dom)) {
+		/* Not held (a domain we did not start): from now on. */
+		char pty[128];
+
+		con_pty(d, pty, sizeof(pty));
+		lvc_hold(dom, pty);
 	}
 	if ((st = con_open(c, d, id)) == NULL)
 		goto out;

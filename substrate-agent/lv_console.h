@@ -83,4 +83,12 @@ int lvc_talk(const struct lvc_io *io, const char *id, const char *cmd,
 int lvc_exec(const char *uri, const char *dom, const char *id,
     const char *cmd, char *out, size_t outsz, int timeout_ms, int *status);
 
+/*
+ * Hold domain dom's console pty (path) open until lvc_release(dom), so
+ * that QEMU keeps its side connected and every call's console stream is
+ * served at once (lv_console.c).  Best effort; process-wide.
+ */
+void lvc_hold(const char *dom, const char *path);
+void lvc_release(const char *dom);
+
 #endif
