@@ -486,8 +486,10 @@ lv_del_taps(struct lv *lv, char names[][IFNAMSIZ], size_t n)
 {
 	struct nl_sock *here;
 
-	if (!lv->movetaps || n == 0 || (here = lv_nl_socket(NULL)) == NULL) {
-		err_reset();
+	if (!lv->movetaps || n == 0)
+		return;
+	if ((here = lv_nl_socket(NULL)) == NULL) {
+		log_warnx("libvirt: %s", err_last()->msg);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
