@@ -534,3 +534,59 @@ subs_token(struct vnpd *d, struct wctx *w, struct job *j)
 	pcall_clear(&pc);
 	return rc;
 }
+
+/*
+ * Static routes with homes (routing="static", after routes_apply()): a
+ * gateway needs only its default route towards the access point (it
+ * must not reach other homes anyway), and every other node reaches a
+ * whole access subnet through one route, not one per home, so that
+ * neither grows with the number of homes.  0, or -1 on ENOMEM.
+ */
+int
+subs_routes(struct vnet *v)
+{
+	for (size_t i = 0; i < v->nnodes; i++) {
+		struct topo_node *nd = &v->nodes[i];
+		size_t k = 0;
+
+		if (nd->kind == NODE_GATEWAY && strncmp(nd->name, GW_PREFIX,
+		    strlen(GW_PREFIX)) == 0) {
+			for (size_t r = 0; r < nd->nroutes; r++)
+				if (nd->routes[r].to.len == 0)
+					nd->routes[k++] = nd->routes[r];
+			nd->nroutes = k;
+			continue;
+		}
+		for (size_t a = 0; a < v->naps; a++) {
+			uint32_t net, mask, via = 0;
+			unsigned len;
+			struct topo_route *nr;
+
+			ap_subnet(v, a, &net, &len);
+			mask = len == 0 ? 0 : ~0u << (32 - len);
+			k = 0;
+			for (size_t r = 0; r < nd->nroutes; r++) {
+				const struct topo_route *rt = &nd->routes[r];
+
+				if (rt->to.len >= len && (rt->to.addr & mask) ==
+				    net) {
+					if (via == 0)
+						via = rt->via;
+					continue;
+				}
+				nd->routes[k++] = *rt;
+			}
+			nd->nroutes = k;
+			if (via == 0)
+				continue;
+			if ((nr = reallocarray(nd->routes, nd->nroutes + 1,
+			    sizeof(*nr))) == NULL)
+				return err_nomem();
+			nd->routes = nr;
+			nr[nd->nroutes].to.addr = net;
+			nr[nd->nroutes].to.len = (uint8_t)len;
+			nr[nd->nroutes++].via = via;
+		}
+	}
+	return 0;
+}

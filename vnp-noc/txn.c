@@ -625,9 +625,10 @@ txn_prepare_doc(struct vnpd *d, struct vnet *doc, const struct vnet *old)
 {
 	if (subs_expand(doc) == -1 || vn_assign_keys(d, doc, old) == -1)
 		return -1;
-	if (doc->routing == ROUTING_STATIC)
-		return routes_apply(doc->nodes, doc->nnodes, doc->links,
-		    doc->nlinks);
+	if (doc->routing == ROUTING_STATIC &&
+	    (routes_apply(doc->nodes, doc->nnodes, doc->links,
+	    doc->nlinks) == -1 || subs_routes(doc) == -1))
+		return -1;
 	return 0;
 }
 

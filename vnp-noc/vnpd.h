@@ -241,6 +241,7 @@ enum sub_op { SUB_ADD, SUB_SET, SUB_REMOVE };
 #define SUB_TOKEN_TTL	86400		/* default token lifetime, s */
 int subs_names(const char *sub, char *gw, char *acc, char *home);
 int subs_expand(struct vnet *v);
+int subs_routes(struct vnet *v);
 int subs_stubs(const struct vnet *v, struct vn_part *parts, size_t nparts);
 int subs_parse(const char *body, size_t len, struct vnet_sub *out);
 struct vnet *subs_doc(const struct vnet *v, const struct vnet_sub *s,
