@@ -110,14 +110,38 @@ add_link(struct vnet *v, const struct topo_link *l)
 	return 0;
 }
 
+/*
+ * The gateway settings of subscriber s into out (a deep copy): its own
+ * <gateway>, with the subscriber's C-VLAN/S-VLAN pair, so that the
+ * agent records it; a subscriber with VLANs but no settings gets the
+ * documented defaults written out (docs/api.md).  0 or -1.
+ */
+static int
+sub_gw(const struct vnet_sub *s, struct gw_settings *out)
+{
+	if (gw_copy(out, &s->gw) == -1)
+		return err_nomem();
+	if (!out->present && (s->c_vlan != 0 || s->s_vlan != 0)) {
+		out->present = 1;
+		out->lan.addr = 0xc0a80101u;		/* 192.168.1.1/24 */
+		out->lan.len = 24;
+		out->dhcp_from = 0xc0a80164u;		/* .100 */
+		out->dhcp_to = 0xc0a801c7u;		/* .199 */
+		out->lease = GW_LEASE_DEFAULT;
+	}
+	out->c_vlan = s->c_vlan;
+	out->s_vlan = s->s_vlan;
+	return 0;
+}
+
 /* Give gateway node gw the settings of s (a fresh copy).  0 or -1. */
 static int
 gw_refresh(struct topo_node *gw, const struct vnet_sub *s)
 {
 	struct gw_settings copy;
 
-	if (gw_copy(&copy, &s->gw) == -1)
-		return err_nomem();
+	if (sub_gw(s, &copy) == -1)
+		return -1;
 	gw_clear(&gw->gw);
 	gw->gw = copy;
 	return 0;
@@ -182,9 +206,9 @@ expand_one(struct vnet *v, const struct vnet_sub *s)
 	r->via = lo + 1;
 	nd.routes = r;
 	nd.nroutes = 1;
-	if (gw_copy(&nd.gw, &s->gw) == -1) {
+	if (sub_gw(s, &nd.gw) == -1) {
 		free(r);
-		return err_nomem();
+		return -1;
 	}
 	memset(&l, 0, sizeof(l));
 	str_lcpy(l.name, accn, sizeof(l.name));
