@@ -77,8 +77,12 @@ paused_members() {	# both hosts' VM pool members booted and paused
 	    grep -cE "^vn-${TAG}p1h[12]p")" -ge 2 ]
 }
 # tap_where HOST NODEID: "agent", "root" or "none": where its tap is.
+tap_of() {	# tap_of ID: the tap of node ID's first interface
+	$VIRSH domiflist "vn-$1" 2>/dev/null |
+	    awk 'NR>0 && $2=="ethernet" {print $1; exit}'
+}
 tap_where() {
-	t=$($VIRSH domiflist "vn-$2" 2>/dev/null | awk 'NR>0 && $2=="ethernet" {print $1; exit}')
+	t=$(tap_of "$2")
 	if [ -z "$t" ]; then echo none
 	elif ip -n "$NAME-$1" link show "$t" >/dev/null 2>&1; then echo agent
 	elif ip link show "$t" >/dev/null 2>&1; then echo root
@@ -143,6 +147,8 @@ EOF
 		[ "$np" = 2 ] && ok "$v: both VMs claimed from the pools" ||
 		    bad "$v: $np of 2 nodes claimed from a pool"
 	fi
+	ta=$(tap_of "$ida")
+	tb=$(tap_of "$idb")
 	wa=$(tap_where "$ha" "$ida")
 	wb=$(tap_where "$hb" "$idb")
 	[ "$wa" = agent ] && [ "$wb" = agent ] &&
@@ -163,9 +169,17 @@ EOF
 	sleep 1
 	left=$(doms | grep -E "vn-($ida|$idb)$" || true)
 	[ -z "$left" ] && ok "$v: no domain left" || bad "$v: left: $left"
-	tr=$(ip -o link | grep -c ": vh[0-9a-f]\{8\}\." || true)
-	[ "$tr" = 0 ] && ok "$v: no tap left in the root namespace" ||
-	    bad "$v: $tr taps in the root namespace"
+	# This run's taps, wherever they were: none may outlive the VNet.
+	tr=""
+	for t in $ta $tb; do
+		if ip link show "$t" >/dev/null 2>&1 ||
+		    ip -n "$NAME-$ha" link show "$t" >/dev/null 2>&1 ||
+		    ip -n "$NAME-$hb" link show "$t" >/dev/null 2>&1; then
+			tr="$tr $t"
+		fi
+	done
+	[ -n "$ta$tb" ] && [ -z "$tr" ] && ok "$v: no tap of its VMs left" ||
+	    bad "$v: taps left:${tr:- (none found to check)}"
 }
 
 run_vnet vmod ' pool="never"'
