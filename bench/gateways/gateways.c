@@ -587,7 +587,7 @@ iperf_mbits(const char *file, double *mid)
 	fclose(fp);
 	if ((p = strstr(buf, "\"intervals\"")) != NULL &&
 	    (end = strstr(p, "\"sum_sent\"")) != NULL) {
-		double v[1024];
+		double v[1024] = { 0 };
 
 		while ((p = strstr(p, "\"sum\":")) != NULL && p < end &&
 		    k < 1024) {
@@ -676,13 +676,12 @@ bench_throughput(int n, int secs)
 	char dh[9][24] = { "busybox", "udhcpc", "-f", "-q", "-n", "-t", "20",
 	    "-T", "1" };
 	char dh2[3][16] = { "-i", "eth0", "-s" };
-	double *mb = calloc((size_t)n, sizeof(double)), t0, go, b0, b1, j0,
-	    j1, sum = 0, msum = 0;
-	double *md = calloc((size_t)n, sizeof(double));
+	double mb[HOMES_MAX] = { 0 }, md[HOMES_MAX] = { 0 };
+	double t0, go, b0, b1, j0, j1, sum = 0, msum = 0;
 	int k0, leased = 0, ok = 0, meet = 0, mmeet = 0, left;
 	FILE *fp;
 
-	if (mb == NULL || md == NULL || n > HOMES_MAX || start(0) == -1 ||
+	if (n > HOMES_MAX || start(0) == -1 ||
 	    make_homes(n, 300000) == -1)
 		return 1;
 	snprintf(conf, sizeof(conf), "%s/dhcp.sh", dir);
@@ -811,8 +810,6 @@ bench_throughput(int n, int secs)
 		    "transfer's first and last): per home min %.1f / median %.1f / max "
 		    "%.1f Mbit/s; aggregate %.1f Mbit/s; %d/%d homes >= 29.1 "
 		    "Mbit/s\n", md[0], md[n / 2], md[n - 1], msum, mmeet, n);
-	free(mb);
-	free(md);
 	return 0;
 }
 
