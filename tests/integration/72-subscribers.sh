@@ -42,6 +42,10 @@ cleanup() {
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
+	# The gateways' dnsmasq run in node namespaces that agents started
+	# with `ip netns exec` keep in private mounts, out of reach above;
+	# everything started from this run's own directory ends here.
+	pkill -9 -f -- "$D/" 2>/dev/null
 	rm -rf "$D"
 }
 trap cleanup EXIT
