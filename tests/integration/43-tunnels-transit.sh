@@ -221,10 +221,11 @@ check() {
 	vtun_stop b
 }
 
-if nsx "${P}ht" "$VTUN" -b ebpf -s /dev/null "transit=t,encap=gre,local=10.98.0.2,remote1=10.98.0.1,key1=1,remote2=10.98.0.3,key2=2" \
-    >"$T/probe.out" 2>"$T/probe.err" </dev/null & then
-	:
-fi
+# Started directly, not through nsx: $! must be the process that becomes
+# vtun (ip netns exec execs it), or the kill below misses it.
+ip netns exec "${P}ht" "$VTUN" -b ebpf -s /dev/null \
+    "transit=t,encap=gre,local=10.98.0.2,remote1=10.98.0.1,key1=1,remote2=10.98.0.3,key2=2" \
+    >"$T/probe.out" 2>"$T/probe.err" </dev/null &
 pp=$!
 PIDS="$PIDS $pp"
 i=0
