@@ -223,7 +223,7 @@ check() {
 
 # Started directly, not through nsx: $! must be the process that becomes
 # vtun (ip netns exec execs it), or the kill below misses it.
-ip netns exec "${P}ht" "$VTUN" -b ebpf -s /dev/null \
+ip netns exec "${P}ht" "$VTUN" -b ebpf -s "$T/probe.stats" \
     "transit=t,encap=gre,local=10.98.0.2,remote1=10.98.0.1,key1=1,remote2=10.98.0.3,key2=2" \
     >"$T/probe.out" 2>"$T/probe.err" </dev/null &
 pp=$!

@@ -17,6 +17,7 @@
  * transit=NAME,encap=E,local=A,remote1=A,key1=K,remote2=A,key2=K.  Once
  * everything is up vtun prints "ready <backend>" on stdout.
  */
+#include <sys/stat.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -154,18 +155,26 @@ parse_transit(char *arg, struct tun_transit_cfg *c)
 	return 0;
 }
 
-/* Write every link's counters to path, atomically (tmp + rename). */
+/*
+ * Write every link's counters to path, atomically (tmp + rename) when
+ * path is a regular file or does not exist yet.  Anything else — a FIFO,
+ * /dev/null — is written in place: renaming over it would replace a
+ * device node with a file.
+ */
 static void
 write_stats(struct tun_ctx *ctx, struct tun_link **links, int n,
     const char *path)
 {
 	char tmp[4096];
+	struct stat sb;
+	int direct;
 	FILE *fp;
 
 	if (path == NULL)
 		return;
+	direct = stat(path, &sb) == 0 && !S_ISREG(sb.st_mode);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fp = fopen(tmp, "w")) == NULL) {
+	if ((fp = fopen(direct ? path : tmp, "w")) == NULL) {
 		log_warn("%s", tmp);
 		return;
 	}
@@ -207,7 +216,7 @@ write_stats(struct tun_ctx *ctx, struct tun_link **links, int n,
 	}
 	fprintf(fp, "unknown_drops %llu\n",
 	    (unsigned long long)tun_unknown_drops(ctx));
-	if (fclose(fp) != 0 || rename(tmp, path) == -1)
+	if (fclose(fp) != 0 || (!direct && rename(tmp, path) == -1))
 		log_warn("%s", path);
 }
 
