@@ -30,9 +30,9 @@ if [ ! -f "$img/router/initrd.img" ] &&
 	echo "SKIP: cannot build the router image (make deps)"
 	exit 0
 fi
-export VNSM_DEMO_NAME=${VNSM_DEMO_NAME:-vnsm-vm}
-export VNSM_DEMO_NET=${VNSM_DEMO_NET:-10.84.0}
-export VNSM_DEMO_TAG=${VNSM_DEMO_TAG:-vm}
+export VNSM_DEMO_NAME=${VNSM_DEMO_NAME:-vnsm-v$$}
+export VNSM_DEMO_NET=${VNSM_DEMO_NET:-10.85.$(($$ % 200 + 20))}
+export VNSM_DEMO_TAG=${VNSM_DEMO_TAG:-v$$}
 export VNSM_DEMO_DRIVERS="netns qemu"
 export VNSM_DEMO_VM_HOSTS="p1h1 p1h2"
 export VNSM_DEMO_VM_CPU=3
