@@ -197,9 +197,13 @@ stop_pid(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
-/* The access network's vtun with nh home tunnels (key base + i). */
-static void
-start_vtun(int nh, int base)
+/*
+ * Start the access network's vtun with nh home tunnels (key base + i)
+ * and wait up to 30 s for it to say "ready"; 0, or -1 with what it said
+ * in said.
+ */
+static int
+try_vtun(int nh, int base, char *said, size_t saidsize)
 {
 	char *argv[HOMES_MAX + 8], args[HOMES_MAX][256], ns[64], out[128];
 	char w[3][8] = { "ip", "netns", "exec" };
@@ -239,19 +243,42 @@ start_vtun(int nh, int base)
 		}
 	}
 	/* 30 link ends take a while on a loaded machine; 30 s at most. */
-	char buf[512] = "";
+	said[0] = '\0';
 	for (int t = 0; t < 300; t++) {
 		FILE *fp = fopen(out, "r");
-		size_t n = fp != NULL ? fread(buf, 1, sizeof(buf) - 1, fp) : 0;
+		size_t n = fp != NULL ? fread(said, 1, saidsize - 1, fp) : 0;
 
 		if (fp != NULL)
 			fclose(fp);
-		buf[n] = '\0';
-		if (strstr(buf, "ready") != NULL)
-			return;
+		said[n] = '\0';
+		if (strstr(said, "ready") != NULL)
+			return 0;
 		usleep(100000);
 	}
-	ck_abort_msg("vtun did not come up in 30 s; it said: %s", buf);
+	return -1;
+}
+
+/*
+ * vtun, the homes' tunnel ends, has been seen (twice in about twenty
+ * full runs) to stall while setting up its link ends, after choosing its
+ * backend; not yet understood.  It is the test's tool, not the gateway
+ * under test: say so loudly and give it one more try.
+ */
+static void
+start_vtun(int nh, int base)
+{
+	char said[512];
+
+	if (try_vtun(nh, base, said, sizeof(said)) == 0)
+		return;
+	fprintf(stderr, "test_gateway: vtun stalled for 30 s (it said: %s); "
+	    "retrying once\n", said);
+	stop_pid(vtun_pid);
+	vtun_pid = -1;
+	if (try_vtun(nh, base, said, sizeof(said)) == 0)
+		return;
+	ck_abort_msg("vtun did not come up in 30 s, twice; it said: %s",
+	    said);
 }
 
 /* Home i: namespace with eth0, its other end in the access network. */
