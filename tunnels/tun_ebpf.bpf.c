@@ -21,6 +21,7 @@
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/pkt_cls.h>
@@ -45,6 +46,7 @@
 #define VXLAN_F_VNI	0x08000000
 #define IP_DF		0x4000
 #define IP_FRAG_MASK	0x3fff
+#define IP_OFF_MASK	0x1fff
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -199,6 +201,150 @@ arp_reply(struct __sk_buff *skb, const struct tun_bpf_link *l)
 }
 
 /*
+ * The node sent an IPv4 packet with DF set that the link cannot carry:
+ * turn the skb into an ICMP "fragmentation needed" answer carrying the
+ * link MTU (RFC 1191) and send it back into the node, so its path MTU
+ * drops instead of its packets vanishing.  As in the user backend, the
+ * link has no address of its own in the VNet, so the answer comes from
+ * the packet's destination, as from a router next to it, with the MACs
+ * swapped; it quotes the IPv4 header and 8 bytes (RFC 792).  Returns a
+ * redirect, or -1 when no answer is due (the caller drops the packet):
+ * no DF, a later fragment, an ICMP error (RFC 1122 3.2.2), a broadcast
+ * or multicast, or a helper failing.
+ *
+ * A partial checksum (CHECKSUM_PARTIAL, a TCP or UDP packet from the node
+ * whose checksum the device was to fill) cannot be cleared from BPF; it
+ * travels with the answer, which the node's stack then takes as checked.
+ * Nothing on the way fills it: the answer goes straight into the node's
+ * namespace (veth) or out of a tap that took the packet with checksum
+ * offload in the first place.
+ */
+static __always_inline long
+frag_needed(struct __sk_buff *skb, const struct tun_bpf_link *l)
+{
+	struct ethhdr eth;
+	struct iphdr ip, rip = {};
+	struct icmp_frag {
+		__u8 type;
+		__u8 code;
+		__be16 check;
+		__be16 unused;
+		__be16 mtu;
+	} ic = {};
+	__u8 q[60 + 8], mac[6], t;
+	__u32 ihl, qlen, daddr;
+	__s64 sum;
+
+	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) != 0 ||
+	    bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) != 0)
+		return -1;
+	ihl = ip.ihl * 4;
+	if (ip.version != 4 || ihl < 20 || (ip.frag_off & bpf_htons(IP_DF)) == 0 ||
+	    (ip.frag_off & bpf_htons(IP_OFF_MASK)) != 0)
+		return -1;
+	/* Not to a link-layer or IP broadcast or multicast, nor from one. */
+	daddr = bpf_ntohl(ip.daddr);
+	if ((eth.h_dest[0] & 1) || (eth.h_source[0] & 1) ||
+	    (daddr >> 28) == 0xe || daddr == 0xffffffff || ip.saddr == 0 ||
+	    (bpf_ntohl(ip.saddr) >> 28) == 0xe)
+		return -1;
+	if (ip.protocol == IPPROTO_ICMP) {
+		if (bpf_skb_load_bytes(skb, ETH_HLEN + ihl, &t, 1) != 0)
+			return -1;
+		if (t == 3 || t == 4 || t == 5 || t == 11 || t == 12)
+			return -1;
+	}
+	qlen = ihl + 8;				/* 28..68, a multiple of 4 */
+	if (qlen > sizeof(q) ||
+	    bpf_skb_load_bytes(skb, ETH_HLEN, q, qlen) != 0)
+		return -1;
+
+	ic.type = 3;				/* destination unreachable */
+	ic.code = 4;				/* fragmentation needed */
+	ic.mtu = bpf_htons((__u16)l->mtu);
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)q, qlen, 0);
+	if (sum < 0)
+		return -1;
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)&ic, sizeof(ic), (__wsum)sum);
+	if (sum < 0)
+		return -1;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	ic.check = (__u16)~sum;
+
+	rip.version = 4;
+	rip.ihl = 5;
+	rip.tot_len = bpf_htons(sizeof(rip) + sizeof(ic) + qlen);
+	rip.ttl = 64;
+	rip.protocol = IPPROTO_ICMP;
+	rip.saddr = ip.daddr;			/* from its destination */
+	rip.daddr = ip.saddr;			/* to its source */
+	rip.check = ip_checksum(&rip);
+	mac_copy(mac, eth.h_dest);		/* back to the node */
+	mac_copy(eth.h_dest, eth.h_source);
+	mac_copy(eth.h_source, mac);
+
+	/* Trimming also linearises the skb and ends any GSO. */
+	if (bpf_skb_change_tail(skb, ETH_HLEN + sizeof(rip) + sizeof(ic) +
+	    qlen, 0) != 0 ||
+	    bpf_skb_store_bytes(skb, 0, &eth, sizeof(eth), 0) != 0 ||
+	    bpf_skb_store_bytes(skb, ETH_HLEN, &rip, sizeof(rip), 0) != 0 ||
+	    bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(rip), &ic, sizeof(ic),
+	    0) != 0 ||
+	    bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(rip) + sizeof(ic), q,
+	    qlen, 0) != 0)
+		return -1;
+	/*
+	 * The node_if saw a frame for another MAC (L2 links: the remote
+	 * node's); the answer is for the node itself.
+	 */
+	bpf_skb_change_type(skb, PACKET_HOST);
+	if (l->flags & TUN_BPF_F_PEER)
+		return bpf_redirect_peer(l->node_ifindex, 0);
+	return bpf_redirect(l->node_ifindex, 0);
+}
+
+/*
+ * The L3 length of the wire packets skb stands for: itself, or for a GSO
+ * packet its segments (IPv4 header, TCP or UDP header, gso_size).
+ */
+static __always_inline __u32
+wire_len(struct __sk_buff *skb, __be16 proto)
+{
+	__u8 vihl, p, doff;
+	__u32 ihl, l4 = 0;
+
+	if (skb->gso_size == 0 || proto != bpf_htons(ETH_P_IP))
+		return skb->len - ETH_HLEN;
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &vihl, 1) != 0 ||
+	    bpf_skb_load_bytes(skb, ETH_HLEN + 9, &p, 1) != 0)
+		return 0;
+	ihl = (vihl & 0xf) * 4;
+	if (p == IPPROTO_TCP) {
+		if (bpf_skb_load_bytes(skb, ETH_HLEN + ihl + 12, &doff, 1) != 0)
+			return 0;
+		l4 = (doff >> 4) * 4;
+	} else if (p == IPPROTO_UDP)
+		l4 = 8;
+	return ihl + l4 + skb->gso_size;
+}
+
+/*
+ * A packet over the link MTU (a GSO packet: segments over it) is dropped
+ * and counted; IPv4 with DF set is answered "fragmentation needed".
+ */
+static __always_inline int
+too_big(struct __sk_buff *skb, struct tun_bpf_link *l, __be16 proto)
+{
+	long rc;
+
+	drop(l->slot);
+	if (proto != bpf_htons(ETH_P_IP) || (rc = frag_needed(skb, l)) < 0)
+		return TC_ACT_SHOT;
+	return (int)rc;
+}
+
+/*
  * Wrap the frame in skb for link l and send it to the underlay.  The
  * inner frame keeps its place; outer headers go in front of it:
  *
@@ -218,9 +364,9 @@ encap(struct __sk_buff *skb, struct tun_bpf_link *l, __be16 proto)
 
 	l2 = encap == TUN_BPF_GRETAP || encap == TUN_BPF_VXLAN;
 	inner = l2 ? skb->len : skb->len - ETH_HLEN;
-	/* A packet the underlay cannot carry is dropped here and counted. */
-	if (skb->gso_segs <= 1 && skb->len - ETH_HLEN > l->mtu)
-		return drop(slot);
+	/* A packet the underlay cannot carry is answered or dropped here. */
+	if (wire_len(skb, proto) > l->mtu)
+		return too_big(skb, l, proto);
 	if (proto == bpf_htons(ETH_P_IP))
 		bpf_skb_load_bytes(skb, ETH_HLEN + 1, &tos, 1);
 	switch (encap) {
