@@ -86,7 +86,10 @@ int tun_neigh_mac(const char *dev, struct in_addr addr, uint8_t mac[6],
 int tun_if_sysctl(const char *name, const char *key, const char *value);
 int tun_bridge_ensure(const char *bridge);
 int tun_bridge_add_port(const char *bridge, const char *port);
+int tun_veth_add(const char *name, const char *peer);
 int tun_if_delete(const char *name);
+void tun_hash_name(const char *seed, const char *prefix, char *out,
+    size_t size);
 void tun_port_name(const struct tun_link_cfg *cfg, const char *prefix,
     char *out, size_t size);
 

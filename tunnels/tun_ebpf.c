@@ -3,9 +3,20 @@
  * nothing depends on install paths), fills its maps and attaches its two
  * programs with tc clsact, direct action:
  *
- *   tun_encap on ingress of every node interface served,
+ *   tun_encap on ingress of every node interface served (direct
+ *             attach), or of the inner end of the link's veth pair
+ *             (bridge attach, below),
  *   tun_decap on ingress of every underlay device in use (shared by the
  *             links over it, reference counted here).
+ *
+ * Bridge attach (L2 encapsulations): each link makes a veth pair, the
+ * port (cfg.port, or "ve" + a hash of the link name) that joins the
+ * bridge, and an inner end ("vi" + a hash of the port's name) that plays
+ * node_if's part: the bridge's frames leave through the port and meet
+ * tun_encap at the inner end's ingress; tun_decap sends decapsulated
+ * frames out of the inner end, so they come out of the port into the
+ * bridge.  node_if, if given, joins the bridge too.  Deleting the link
+ * deletes the pair; the bridge and its other ports stay.
  *
  * The maps are not pinned: they live as long as this context.  tc keeps a
  * program attached after its loader exits, so tun_close() (or
@@ -48,7 +59,11 @@ struct tun_ebpf {
 
 struct tun_ebpf_link {
 	uint32_t slot;
-	int made_hook;			/* 1: we made node_if's clsact qdisc */
+	int ifindex;			/* where tun_encap runs: node_if, or
+					   the inner end of the veth pair */
+	int made_hook;			/* 1: we made its clsact qdisc */
+	char port[IF_NAMESIZE];		/* bridge attach: the veth's bridge
+					   end; "" when direct */
 	struct tun_bpf_ikey ik;
 	struct tun_ebpf_under *under;
 };
@@ -228,6 +243,41 @@ tun_ebpf_stats_zero(struct tun_ebpf *e, uint32_t slot)
 }
 
 /*
+ * Bridge attach: make the link's veth pair (el->port in the bridge, the
+ * inner end named in inner), both at the link MTU so the bridge refuses
+ * frames the link cannot carry, without IPv6 (the host must not speak
+ * into the VNet through them), and put the port and node_if, if any,
+ * in the bridge.  On failure nothing of the pair is left.
+ */
+static int
+tun_ebpf_port_add(struct tun_ebpf_link *el, const struct tun_link_cfg *c,
+    char *inner, size_t size)
+{
+	tun_port_name(c, "ve", el->port, sizeof(el->port));
+	tun_hash_name(el->port, "vi", inner, size);
+	if (tun_veth_add(el->port, inner) == -1) {
+		el->port[0] = '\0';
+		return -1;
+	}
+	if (tun_if_sysctl(el->port, "disable_ipv6", "1") == -1 ||
+	    tun_if_sysctl(inner, "disable_ipv6", "1") == -1)
+		log_debug("link '%s': cannot turn IPv6 off on %s/%s", c->name,
+		    el->port, inner);
+	err_reset();
+	if (tun_if_set_mtu(el->port, c->mtu) == -1 ||
+	    tun_if_set_mtu(inner, c->mtu) == -1 || tun_if_up(inner) == -1 ||
+	    tun_bridge_ensure(c->bridge) == -1 ||
+	    tun_bridge_add_port(c->bridge, el->port) == -1 ||
+	    (c->node_if[0] != '\0' &&
+	    tun_bridge_add_port(c->bridge, c->node_if) == -1)) {
+		tun_if_delete(el->port);
+		el->port[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Put the link in the maps, then attach: decap on the underlay first, so
  * the link can receive before it sends.  On failure nothing is left.
  */
@@ -238,15 +288,13 @@ tun_ebpf_link_add(struct tun_ctx *ctx, struct tun_link *link)
 	const struct tun_link_cfg *c = &link->cfg;
 	struct tun_ebpf_link *el;
 	struct tun_bpf_link v;
-	char under[IF_NAMESIZE];
+	char under[IF_NAMESIZE], inner[IF_NAMESIZE];
+	const char *enc_if;
 	uint32_t ifi;
-	int veth, rc;
+	int veth = 0, rc;
 
-	if (c->attach != TUN_ATTACH_DIRECT)
-		return err_set(ERR_UNSUPPORTED,
-		    "link '%s': the ebpf backend attaches nodes directly only",
-		    c->name);
-	if ((veth = tun_if_is_veth(c->node_if)) == -1)
+	if (c->attach == TUN_ATTACH_DIRECT &&
+	    (veth = tun_if_is_veth(c->node_if)) == -1)
 		return -1;
 	if ((el = calloc(1, sizeof(*el))) == NULL)
 		return err_nomem();
@@ -259,6 +307,22 @@ tun_ebpf_link_add(struct tun_ctx *ctx, struct tun_link *link)
 		    "link '%s': all %d eBPF link slots are in use", c->name,
 		    TUN_BPF_MAX_LINKS - 1);
 	}
+	if (c->attach == TUN_ATTACH_BRIDGE) {
+		/*
+		 * The inner end's peer (the port) is in this namespace:
+		 * bpf_redirect_peer would refuse it, so veth stays 0.
+		 */
+		if (tun_ebpf_port_add(el, c, inner, sizeof(inner)) == -1) {
+			free(el);
+			return -1;
+		}
+		enc_if = inner;
+		if ((el->ifindex = tun_if_index(inner)) == -1)
+			goto fail;
+	} else {
+		enc_if = c->node_if;
+		el->ifindex = link->node_ifindex;
+	}
 	memset(&v, 0, sizeof(v));
 	v.slot = el->slot;
 	v.encap = c->encap;
@@ -267,14 +331,14 @@ tun_ebpf_link_add(struct tun_ctx *ctx, struct tun_link *link)
 	v.key = c->key;
 	v.mtu = c->mtu;
 	v.underlay_ifindex = (uint32_t)link->underlay_ifindex;
-	v.node_ifindex = (uint32_t)link->node_ifindex;
+	v.node_ifindex = (uint32_t)el->ifindex;
 	v.flags = veth ? TUN_BPF_F_PEER : 0;
 	if (if_indextoname((unsigned int)link->underlay_ifindex, under) == NULL) {
 		err_sys("link '%s': underlay ifindex %d", c->name,
 		    link->underlay_ifindex);
 		goto fail;
 	}
-	if (tun_if_mac(c->node_if, v.node_if_mac) == -1 ||
+	if (tun_if_mac(enc_if, v.node_if_mac) == -1 ||
 	    tun_if_mac(under, v.under_mac) == -1)
 		goto fail;
 	/* Only frames that are not IPv4 need it; it is learnt otherwise. */
@@ -305,7 +369,7 @@ tun_ebpf_link_add(struct tun_ctx *ctx, struct tun_link *link)
 	}
 	if ((el->under = tun_ebpf_under_get(e, link->underlay_ifindex)) == NULL)
 		goto fail_ikeys;
-	if (tun_ebpf_attach(link->node_ifindex, e->skel->progs.tun_encap,
+	if (tun_ebpf_attach(el->ifindex, e->skel->progs.tun_encap,
 	    &el->made_hook) == -1)
 		goto fail_under;
 	e->used[el->slot] = 1;
@@ -319,6 +383,8 @@ fail_ikeys:
 fail_links:
 	bpf_map__delete_elem(e->skel->maps.links, &ifi, sizeof(ifi), 0);
 fail:
+	if (el->port[0] != '\0')
+		tun_if_delete(el->port);
 	free(el);
 	return -1;
 }
@@ -328,16 +394,20 @@ tun_ebpf_link_del(struct tun_ctx *ctx, struct tun_link *link)
 {
 	struct tun_ebpf *e = ctx->priv;
 	struct tun_ebpf_link *el = link->priv;
-	uint32_t ifi = (uint32_t)link->node_ifindex;
+	uint32_t ifi = (uint32_t)el->ifindex;
+	int rc = 0;
 
-	tun_ebpf_detach(link->node_ifindex, el->made_hook);
+	tun_ebpf_detach(el->ifindex, el->made_hook);
 	bpf_map__delete_elem(e->skel->maps.ikeys, &el->ik, sizeof(el->ik), 0);
 	bpf_map__delete_elem(e->skel->maps.links, &ifi, sizeof(ifi), 0);
 	tun_ebpf_under_put(e, el->under);
+	/* Both ends go; the bridge, node_if and other ports stay. */
+	if (el->port[0] != '\0')
+		rc = tun_if_delete(el->port);
 	e->used[el->slot] = 0;
 	free(el);
 	link->priv = NULL;
-	return 0;
+	return rc;
 }
 
 /* Sum slot's per-CPU counters into st. */

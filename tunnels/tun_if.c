@@ -18,6 +18,7 @@
 
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
 
 #include "error.h"
 #include "tun_backend.h"
@@ -246,6 +247,32 @@ tun_bridge_add_port(const char *bridge, const char *port)
 	return 0;
 }
 
+/*
+ * Make a veth pair name <-> peer, both down, in the calling thread's
+ * namespace.  Refused if either name is taken: a device someone else
+ * made is never adopted.
+ */
+int
+tun_veth_add(const char *name, const char *peer)
+{
+	struct nl_sock *sk;
+	int rc;
+
+	if ((sk = nl_socket_alloc()) == NULL)
+		return err_nomem();
+	if ((rc = nl_connect(sk, NETLINK_ROUTE)) < 0) {
+		nl_socket_free(sk);
+		return err_set(ERR_SYSTEM, "netlink: %s", nl_geterror(rc));
+	}
+	/* The peer goes to the namespace of the thread (not process) id. */
+	rc = rtnl_link_veth_add(sk, name, peer, gettid());
+	nl_socket_free(sk);
+	if (rc < 0)
+		return err_set(rc == -NLE_EXIST ? ERR_DUPLICATE : ERR_SYSTEM,
+		    "making veth pair %s/%s: %s", name, peer, nl_geterror(rc));
+	return 0;
+}
+
 int
 tun_if_delete(const char *name)
 {
@@ -273,23 +300,29 @@ tun_if_delete(const char *name)
 	return 0;
 }
 
+/* prefix + a hash of seed, short enough for IFNAMSIZ. */
+void
+tun_hash_name(const char *seed, const char *prefix, char *out, size_t size)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = seed; *p != '\0'; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	snprintf(out, size, "%s%08x", prefix, h);
+}
+
 /*
  * The name of the device a link end makes: cfg->port if given, else
- * prefix + a hash of the link name, short enough for IFNAMSIZ.
+ * prefix + a hash of the link name.
  */
 void
 tun_port_name(const struct tun_link_cfg *cfg, const char *prefix, char *out,
     size_t size)
 {
-	uint32_t h = 2166136261u;
-
-	if (cfg->port[0] != '\0') {
+	if (cfg->port[0] != '\0')
 		str_lcpy(out, cfg->port, size);
-		return;
-	}
-	for (const char *p = cfg->name; *p != '\0'; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	snprintf(out, size, "%s%08x", prefix, h);
+	else
+		tun_hash_name(cfg->name, prefix, out, size);
 }
 
 /*
