@@ -5,10 +5,13 @@
  * skeleton (tunnels/rules.mk).
  *
  *   tun_encap  on ingress of a node interface (the host end of the node's
- *              veth, or its tap): wraps the node's packet for its link and
+ *              veth, or its tap; bridge attach: the inner end of the
+ *              link's veth pair): wraps the node's packet for its link and
  *              sends it out of the underlay device.  For the L3
  *              encapsulations it also answers the node's ARP requests, so
- *              the node needs no neighbour set-up.
+ *              the node needs no neighbour set-up.  An IPv4 packet over
+ *              the link MTU with DF set is answered with ICMP
+ *              "fragmentation needed".
  *   tun_decap  on ingress of the underlay device: recognises IPIP, GRE
  *              and VXLAN, finds the link by (outer source, key/VNI,
  *              encapsulation), strips the outer headers and redirects the

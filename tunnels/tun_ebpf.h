@@ -17,9 +17,14 @@
 #define TUN_BPF_GRETAP		2
 #define TUN_BPF_VXLAN		3
 
-#define TUN_BPF_F_PEER		0x1	/* node_if is a veth: redirect_peer */
+#define TUN_BPF_F_PEER		0x1	/* node_if is a veth whose peer is in
+					   another namespace: redirect_peer */
 
-/* One link end, keyed by the ifindex of the node interface it serves. */
+/*
+ * One link end, keyed by the ifindex of the interface tun_encap runs on:
+ * the node interface (direct attach) or the inner end of the link's veth
+ * pair (bridge attach); "node_if" below means that interface.
+ */
 struct tun_bpf_link {
 	__u32 slot;		/* stats slot, 1..TUN_BPF_MAX_LINKS-1 */
 	__u32 encap;		/* enum tun_encap */
@@ -28,7 +33,7 @@ struct tun_bpf_link {
 	__u32 key;		/* GRE key or VNI, host order; 0 for ipip */
 	__u32 mtu;		/* inner MTU, bytes */
 	__u32 underlay_ifindex;	/* device holding local */
-	__u32 node_ifindex;	/* the node interface (the map key) */
+	__u32 node_ifindex;	/* node_if (the map key) */
 	__u32 flags;		/* TUN_BPF_F_* */
 	__u8 node_if_mac[6];	/* MAC of node_if: source towards the node */
 	__u8 node_mac[6];	/* node's MAC, learnt; all zero until seen */

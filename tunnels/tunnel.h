@@ -27,8 +27,10 @@
  *           tunnel device, moves it into node_netns and names it node_if
  *           there: the node's interface is the tunnel device itself.
  *   bridge  the link end gets a port device (kernel: the tunnel device;
- *           user: a TAP) that joins bridge, created if missing; node_if,
- *           if given, joins it too.  Only for L2 encapsulations.
+ *           user: a TAP; ebpf: one end of a veth pair whose other end
+ *           carries the tc programs) that joins bridge, created if
+ *           missing; node_if, if given, joins it too.  Only for L2
+ *           encapsulations.  Deleting the link removes its port only.
  *
  * All functions record an error (lib/error.h) and return -1 or NULL on
  * failure.  A context is used by one thread at a time; the user backend's
@@ -88,7 +90,8 @@ struct tun_link_cfg {
 					   netns (/run/netns/x, /proc/N/ns/net) */
 	char bridge[IFNAMSIZ];		/* bridge attach only */
 	char port[IFNAMSIZ];		/* name of the device the link end
-					   makes, if any; "" = derived */
+					   makes, if any (bridge attach: the
+					   bridge port); "" = derived */
 };
 
 /* Counters of one link end.  Packets count wire packets (GSO segments). */
