@@ -11,6 +11,7 @@
 #   lib/*.c                    -> $(BUILD)/libvnsm.a
 #   tunnels/*.c                -> $(BUILD)/libvnsm-tunnels.a
 #   <progdir>/*.c              -> $(BUILD)/bin/<prog>   (main in <prog>.c)
+#   tests/harness/*.c          -> $(BUILD)/libvnsm-harness.a (tests, benches)
 #   tests/unit/test_*.c        -> $(BUILD)/tests/test_*  (Check)
 #   bench/<name>/*.c           -> $(BUILD)/bench/<name>
 #   tests/fuzz/fuzz_*.c        -> $(BUILD)/fuzz/fuzz_*   (make fuzz, clang)
@@ -63,6 +64,10 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/schemas.o
 TUN_OBJS := $(TUN_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBVNSM  := $(BUILD)/libvnsm.a
 LIBTUN   := $(BUILD)/libvnsm-tunnels.a
+# What the tests and benchmarks share; linked into them, never a daemon.
+HARN_SRCS := $(sort $(wildcard tests/harness/*.c))
+HARN_OBJS := $(HARN_SRCS:%.c=$(BUILD)/obj/%.o)
+LIBHARN   := $(BUILD)/libvnsm-harness.a
 
 # Programs: name:folder.  Each folder's <name>.c holds main(); the rest of
 # the folder is archived so tests can link it.
@@ -124,19 +129,23 @@ $(LIBTUN): $(TUN_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ARCHIVES)
+$(LIBHARN): $(HARN_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBHARN) $(ARCHIVES)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(ARCHIVES) $(LIBS) $(CHECK_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBHARN) $(ARCHIVES) $(LIBS) $(CHECK_LIBS)
 
 .SECONDARY:
 .SECONDEXPANSION:
 # (No '%' may appear in the prerequisites below but the stem: make would
 # substitute it before the second expansion.)
-$(BUILD)/bench/%: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard bench/$$*/*.c))) $(ARCHIVES)
+$(BUILD)/bench/%: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard bench/$$*/*.c))) $(LIBHARN) $(ARCHIVES)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(ARCHIVES) $(LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBHARN) $(ARCHIVES) $(LIBS)
 
 # Fuzzers: clang with libFuzzer, ASan and UBSan, over the library sources
 # compiled again into their own tree.

@@ -29,106 +29,40 @@
  * Everything is made under a scratch dir and a "gb<pid>" prefix and
  * removed at exit.
  */
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
-#include <dirent.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "error.h"
 #include "manifest.h"
 #include "http.h"
 #include "util.h"
 #include "../../substrate-agent/driver.h"
+#include "../../tests/harness/harness.h"
 
-static char dir[64], bin[512], vtun[512], prefix[16];
-static int port, net;
-static pid_t daemon_child, vtun_child;
+static struct harness hn;	/* scratch dir, daemon, prefix "gb<pid>" */
+static pid_t vtun_child;
 
 #define HOMES_MAX	200
 static pid_t kids[3 * HOMES_MAX];
 static int kid_rc[3 * HOMES_MAX], nkids;
 
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* A fixed shell command (plumbing only); output discarded. */
-static void
-sh(const char *fmt, ...)
-{
-	char cmd[4096], full[4200];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "%s >/dev/null 2>&1", cmd);
-	if (system(full) == -1)
-		fprintf(stderr, "cannot run: %s\n", cmd);
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void
 stats(const char *what, double *t, int n)
 {
-	qsort(t, (size_t)n, sizeof(*t), cmp_double);
+	qsort(t, (size_t)n, sizeof(*t), hn_cmp_double);
 	printf("%s (%d): min %.2f ms, median %.2f ms, max %.2f ms\n", what, n,
 	    t[0], t[n / 2], t[n - 1]);
-}
-
-static long
-mem_available_kib(void)
-{
-	char line[128];
-	long v = -1;
-	FILE *fp = fopen("/proc/meminfo", "r");
-
-	while (fp != NULL && fgets(line, sizeof(line), fp) != NULL)
-		if (sscanf(line, "MemAvailable: %ld kB", &v) == 1)
-			break;
-	if (fp != NULL)
-		fclose(fp);
-	return v;
 }
 
 static int
 call(const char *method, const char *path, const char *body,
     struct http_response *r)
 {
-	char ca[128], crt[128], key[128], peer[32];
-	struct http_client_conf conf = { .timeout_ms = 60000 };
-	struct http_client *c;
-	struct http_call hc = { .peer = peer, .expect_name = "h1",
-	    .expect_role = TLS_ROLE_SUBSTRATED, .method = method,
-	    .path = path, .body = body, .len = body ? strlen(body) : 0 };
-
-	snprintf(ca, sizeof(ca), "%s/ca/ca.crt", dir);
-	snprintf(crt, sizeof(crt), "%s/ca/pip1.crt", dir);
-	snprintf(key, sizeof(key), "%s/ca/pip1.key", dir);
-	conf.tls.ca_file = ca;
-	conf.tls.cert_file = crt;
-	conf.tls.key_file = key;
-	memset(r, 0, sizeof(*r));
-	if ((c = http_client_new(NULL, &conf)) == NULL)
-		return 0;
-	snprintf(peer, sizeof(peer), "127.0.0.1:%d", port);
-	http_call(c, &hc, r);
-	err_reset();
-	http_client_free(c);
-	return r->status;
+	return hn_call(&hn, "pip1", method, path, body, r);
 }
 
 /* Gateway pool depth from the report; -1 if unknown. */
@@ -150,115 +84,54 @@ depth(void)
 static int
 start(int pool)
 {
-	char conf[128], logf[128];
-	struct http_response r;
-	FILE *fp;
+	char pl[128] = "";
 
-	snprintf(conf, sizeof(conf), "%s/sd.conf", dir);
-	if ((fp = fopen(conf, "w")) == NULL)
-		return -1;
-	fprintf(fp, "listen 127.0.0.1:%d\nca %s/ca/ca.crt\ncert %s/ca/h1.crt\n"
-	    "key %s/ca/h1.key\npipd pip1\nhost h1\npip pip1\ncpu 200\n"
-	    "memory 24GiB\ninterfaces 8192\nstate %s/state.db\n"
-	    "pidfile %s/sd.pid\nrun-dir %s/run\nid-prefix %s\n"
-	    "underlay 10.%d.255.1\ntunnel-backend auto\n"
-	    "report-interval 60s\n", port, dir, dir, dir, dir, dir, dir,
-	    prefix, net);
 	if (pool > 0)
-		fprintf(fp, "[pool gw]\nkind gateway\ncpu 0.05\nmemory 16MiB\n"
-		    "depth %d\n", pool);
-	fclose(fp);
-	snprintf(logf, sizeof(logf), "%s/sd.log", dir);
-	if ((daemon_child = fork()) == 0) {
-		int fd = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(bin, "substrated", "-d", "-v", "-f", conf, (char *)NULL);
-		_exit(127);
+		snprintf(pl, sizeof(pl), "[pool gw]\nkind gateway\ncpu 0.05\n"
+		    "memory 16MiB\ndepth %d\n", pool);
+	if (hn_sd_conf(&hn, "cpu 200\nmemory 24GiB\ninterfaces 8192\n"
+	    "report-interval 60s\n%s", pl) == -1)
+		return -1;
+	if (hn_sd_start(&hn, 0) == -1) {
+		fprintf(stderr, "substrated did not answer (see %s/sd.log)\n",
+		    hn.dir);
+		return -1;
 	}
-	for (int i = 0; i < 100; i++) {
-		if (call("GET", "/v1/report", NULL, &r) == 200) {
-			http_response_clear(&r);
-			return 0;
-		}
-		http_response_clear(&r);
-		usleep(100000);
-	}
-	fprintf(stderr, "substrated did not answer (see %s)\n", logf);
-	return -1;
-}
-
-static void
-stop(pid_t pid)
-{
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 600 && waitpid(pid, NULL, WNOHANG) == 0; i++)
-		usleep(50000);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	return 0;
 }
 
 static void
 cleanup(void)
 {
-	char rundir[128], out[65536], pre[32], *save = NULL;
-	struct drv_conf dc = { .rundir = rundir };
-	struct drv *drv;
-	FILE *fp;
-	size_t n;
-
 	for (int i = 0; i < nkids; i++)
 		if (kids[i] > 0) {
 			kill(kids[i], SIGKILL);
 			waitpid(kids[i], NULL, 0);
 		}
-	stop(vtun_child);
-	stop(daemon_child);
-	snprintf(rundir, sizeof(rundir), "%s/run", dir);
-	snprintf(pre, sizeof(pre), VNODE_PREFIX "%s", prefix);
-	if ((fp = popen("ls /run/netns", "r")) != NULL) {
-		n = fread(out, 1, sizeof(out) - 1, fp);
-		out[n] = '\0';
-		pclose(fp);
-		if ((drv = drv_open("netns", &dc)) != NULL) {
-			for (char *t = strtok_r(out, "\n", &save); t != NULL;
-			    t = strtok_r(NULL, "\n", &save))
-				if (strncmp(t, pre, strlen(pre)) == 0)
-					drv->ops->delete(drv, t + 3);
-			drv_close(drv);
-		}
-	}
-	sh("for n in $(ip netns list | grep '^%s-' | cut -d' ' -f1); do "
-	    "ip netns del $n; done", prefix);
-	/* The links' bridges (throughput) outlive the nodes' namespaces. */
-	sh("for l in $(ip -o link show type bridge | grep 'alias vnsm:link:%sl'"
-	    " | cut -d: -f2 | cut -d@ -f1); do ip link del $l; done", prefix);
-	sh("ip link del %su", prefix);
-	if (getenv("KEEP") == NULL)
-		sh("rm -rf %s", dir);
+	hn_stop(vtun_child, SIGTERM, 30000);
+	hn_stop(hn.daemon, SIGTERM, 30000);
+	hn_sd_clean(&hn);
+	hn_shq(&hn, "for n in $(ip netns list | grep '^%s-' | cut -d' ' -f1); "
+	    "do ip netns del $n; done", hn.prefix);
+	hn_shq(&hn, "ip link del %su", hn.prefix);
+	hn_fini(&hn);
 }
 
 static char *
 gw_doc(const char *name, int i, int key, int with_underlay)
 {
-	char *doc, under[64] = "";
+	char body[1024], under[64] = "";
 
 	if (with_underlay)
-		snprintf(under, sizeof(under), " underlay=\"10.%d.%d.%d\"", net,
-		    254 - (10 + i) / 250, 1 + (10 + i) % 250);
-	if (asprintf(&doc, "<?xml version=\"1.0\"?>\n<slice xmlns=\"urn:vnsm:1\""
-	    " name=\"%s\" vnet=\"v%s\" pip=\"pip1\" mapping=\"vnp\">\n"
-	    "<node name=\"g\" kind=\"gateway\" cpu=\"0.05\" memory=\"16MiB\" "
-	    "host=\"h1\">\n <gateway lan=\"192.168.1.1/24\" "
-	    "dhcp-from=\"192.168.1.100\" dhcp-to=\"192.168.1.199\" "
-	    "dns=\"9.9.9.9\"/>\n</node>\n<stub name=\"home\" encap=\"gretap\" "
-	    "key=\"%d\"><end node=\"g\"/><peer pip=\"pip1\" host=\"home%d\"%s/>"
-	    "</stub>\n</slice>\n", name, prefix, key, i, under) < 0)
-		return NULL;
-	return doc;
+		snprintf(under, sizeof(under), " underlay=\"10.%d.%d.%d\"",
+		    hn.net, 254 - (10 + i) / 250, 1 + (10 + i) % 250);
+	snprintf(body, sizeof(body), "<node name=\"g\" kind=\"gateway\" "
+	    "cpu=\"0.05\" memory=\"16MiB\" host=\"h1\">\n <gateway "
+	    "lan=\"192.168.1.1/24\" dhcp-from=\"192.168.1.100\" "
+	    "dhcp-to=\"192.168.1.199\" dns=\"9.9.9.9\"/>\n</node>\n"
+	    "<stub name=\"home\" encap=\"gretap\" key=\"%d\"><end node=\"g\"/>"
+	    "<peer pip=\"pip1\" host=\"home%d\"%s/></stub>\n", key, i, under);
+	return hn_slice_doc(&hn, name, body);
 }
 
 /* The agent's virtualization step of a manifest, ms; -1 if absent. */
@@ -299,12 +172,12 @@ bench_pool(int n)
 {
 	long m0, m1;
 
-	sh("sync; echo 3 > /proc/sys/vm/drop_caches");
-	m0 = mem_available_kib();
+	hn_shq(&hn, "sync; echo 3 > /proc/sys/vm/drop_caches");
+	m0 = hn_mem_available_kib();
 	if (start(n) == -1 || fill(n) == -1)
 		return 1;
-	sh("sync; echo 3 > /proc/sys/vm/drop_caches");
-	m1 = mem_available_kib();
+	hn_shq(&hn, "sync; echo 3 > /proc/sys/vm/drop_caches");
+	m1 = hn_mem_available_kib();
 	printf("memory per pooled gateway: %.0f KiB (MemAvailable %ld -> %ld "
 	    "KiB, N=%d; includes the agent's own growth)\n",
 	    (double)(m0 - m1) / n, m0, m1, n);
@@ -321,7 +194,7 @@ dnsmasq_rss(int *cnt)
 
 	*cnt = 0;
 	snprintf(cmd, sizeof(cmd), "for f in %s/run/gw/*/dnsmasq.pid; do "
-	    "ps -o rss= -p $(cat $f); done 2>/dev/null", dir);
+	    "ps -o rss= -p $(cat $f); done 2>/dev/null", hn.dir);
 	if ((fp = popen(cmd, "r")) == NULL)
 		return 0;
 	while (fgets(line, sizeof(line), fp) != NULL) {
@@ -342,15 +215,15 @@ bench_claim(int n)
 
 	if (rt == NULL || vt == NULL || start(n) == -1 || fill(n) == -1)
 		return 1;
-	sh("sync; echo 3 > /proc/sys/vm/drop_caches");
-	m0 = mem_available_kib();
+	hn_shq(&hn, "sync; echo 3 > /proc/sys/vm/drop_caches");
+	m0 = hn_mem_available_kib();
 	/* Hold the refill off: claims measured against a full pool. */
 	for (int i = 0; i < n; i++) {
 		struct http_response r;
 		char name[64], path[128], *doc;
 		double t0;
 
-		snprintf(name, sizeof(name), "%s-c%d.pip1.h1", prefix, i);
+		snprintf(name, sizeof(name), "%s-c%d.pip1.h1", hn.prefix, i);
 		snprintf(path, sizeof(path), "/v1/slices/%s", name);
 		doc = gw_doc(name, i, 100000 + i, 0);
 		t0 = now_ms();
@@ -366,8 +239,8 @@ bench_claim(int n)
 		http_response_clear(&r);
 		free(doc);
 	}
-	sh("sync; echo 3 > /proc/sys/vm/drop_caches");
-	m1 = mem_available_kib();
+	hn_shq(&hn, "sync; echo 3 > /proc/sys/vm/drop_caches");
+	m1 = hn_mem_available_kib();
 	rss = dnsmasq_rss(&cnt);
 	stats("claim: PUT round trip (TLS connection included)", rt, n);
 	stats("claim: agent virtualization step (re-bind, LAN address, "
@@ -389,53 +262,25 @@ static int
 make_homes(int n, int keybase)
 {
 	static char args[HOMES_MAX][200];
-	char *argv[HOMES_MAX + 8], w[3][8] = { "ip", "netns", "exec" };
-	char ns[64], out[128];
-	int a = 0;
+	char *argv[HOMES_MAX], ns[64];
 
 	if (n > HOMES_MAX)
 		return -1;
-	sh("ip netns add %s-acc", prefix);
-	sh("ip link add %su type veth peer name %sv netns %s-acc", prefix,
-	    prefix, prefix);
-	sh("ip addr add 10.%d.255.1/16 dev %su; ip link set %su up", net,
-	    prefix, prefix);
-	sh("ip -n %s-acc addr add 10.%d.255.2/16 dev %sv", prefix, net, prefix);
-	sh("ip -n %s-acc link set %sv up; ip -n %s-acc link set lo up",
-	    prefix, prefix, prefix);
-	snprintf(ns, sizeof(ns), "%s-acc", prefix);
-	argv[a++] = w[0];
-	argv[a++] = w[1];
-	argv[a++] = w[2];
-	argv[a++] = ns;
-	argv[a++] = vtun;
+	hn_access(&hn, 16);
 	for (int i = 0; i < n; i++) {
 		int h3 = 254 - (10 + i) / 250, h4 = 1 + (10 + i) % 250;
 
-		sh("ip -n %s-acc addr add 10.%d.%d.%d/16 dev %sv", prefix, net,
-		    h3, h4, prefix);
-		sh("ip netns add %s-h%d; ip -n %s-acc link add %sp%d type veth "
-		    "peer name eth0 netns %s-h%d; ip -n %s-acc link set %sp%d up;"
-		    " ip -n %s-h%d link set eth0 mtu 1400; ip -n %s-h%d link set "
-		    "eth0 up; ip -n %s-h%d link set lo up", prefix, i, prefix,
-		    prefix, i, prefix, i, prefix, prefix, i, prefix, i, prefix,
-		    i, prefix, i);
+		hn_sh(&hn, "ip -n %s-acc addr add 10.%d.%d.%d/16 dev %sv",
+		    hn.prefix, hn.net, h3, h4, hn.prefix);
+		hn_home(&hn, i);
 		snprintf(args[i], sizeof(args[i]), "name=%sh%d,encap=gretap,"
 		    "local=10.%d.%d.%d,remote=10.%d.255.1,key=%d,attach=direct,"
-		    "node=%sp%d", prefix, i, net, h3, h4, net, keybase + i,
-		    prefix, i);
-		argv[a++] = args[i];
+		    "node=%sp%d", hn.prefix, i, hn.net, h3, h4, hn.net,
+		    keybase + i, hn.prefix, i);
+		argv[i] = args[i];
 	}
-	argv[a] = NULL;
-	snprintf(out, sizeof(out), "%s/vtun.out", dir);
-	if ((vtun_child = fork()) == 0) {
-		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execvp("ip", argv);
-		_exit(127);
-	}
+	snprintf(ns, sizeof(ns), "%s-acc", hn.prefix);
+	vtun_child = hn_vtun(&hn, ns, argv, n);
 	return vtun_child == -1 ? -1 : 0;
 }
 
@@ -454,7 +299,7 @@ bench_lease(int n)
 		char name[64], path[128], cmd[512], *doc;
 		double t0, t1;
 
-		snprintf(name, sizeof(name), "%s-l%d.pip1.h1", prefix, i);
+		snprintf(name, sizeof(name), "%s-l%d.pip1.h1", hn.prefix, i);
 		snprintf(path, sizeof(path), "/v1/slices/%s", name);
 		doc = gw_doc(name, i, 200000 + i, 1);
 		t0 = now_ms();
@@ -468,7 +313,7 @@ bench_lease(int n)
 		free(doc);
 		snprintf(cmd, sizeof(cmd), "ip netns exec %s-h%d busybox udhcpc "
 		    "-f -q -n -t 20 -T 1 -i eth0 -s /bin/true >/dev/null 2>&1",
-		    prefix, i);
+		    hn.prefix, i);
 		if (system(cmd) != 0) {
 			fprintf(stderr, "home %d: no lease\n", i);
 			return 1;
@@ -628,7 +473,7 @@ tp_doc(const char *name, int n, int keybase)
 		return NULL;
 	fprintf(fp, "<?xml version=\"1.0\"?>\n<slice xmlns=\"urn:vnsm:1\" "
 	    "name=\"%s\" vnet=\"v%s\" pip=\"pip1\" mapping=\"vnp\">\n",
-	    name, prefix);
+	    name, hn.prefix);
 	for (int k = 0; k < (n + TP_PER_R - 1) / TP_PER_R; k++)
 		fprintf(fp, "<node name=\"r%d\" cpu=\"0.5\" memory=\"64MiB\" "
 		    "host=\"h1\" pool=\"never\"/>\n", k);
@@ -647,7 +492,7 @@ tp_doc(const char *name, int n, int keybase)
 		fprintf(fp, "<stub name=\"home%d\" encap=\"gretap\" key=\"%d\">"
 		    "<end node=\"g%d\"/><peer pip=\"pip1\" host=\"home%d\" "
 		    "underlay=\"10.%d.%d.%d\"/></stub>\n", i, keybase + i, i, i,
-		    net, 254 - (10 + i) / 250, 1 + (10 + i) % 250);
+		    hn.net, 254 - (10 + i) / 250, 1 + (10 + i) % 250);
 	fprintf(fp, "</slice>\n");
 	if (fclose(fp) != 0) {
 		free(doc);
@@ -679,22 +524,14 @@ bench_throughput(int n, int secs)
 	double mb[HOMES_MAX] = { 0 }, md[HOMES_MAX] = { 0 };
 	double t0, go, b0, b1, j0, j1, sum = 0, msum = 0;
 	int k0, leased = 0, ok = 0, meet = 0, mmeet = 0, left;
-	FILE *fp;
 
 	if (n > HOMES_MAX || start(0) == -1 ||
 	    make_homes(n, 300000) == -1)
 		return 1;
-	snprintf(conf, sizeof(conf), "%s/dhcp.sh", dir);
-	if ((fp = fopen(conf, "w")) == NULL)
+	snprintf(conf, sizeof(conf), "%s/dhcp.sh", hn.dir);
+	if (hn_dhcp_script(&hn) == -1)
 		return 1;
-	fprintf(fp, "#!/bin/sh\ncase \"$1\" in bound|renew)\n"
-	    "\tip addr flush dev \"$interface\"\n"
-	    "\tip addr add \"$ip/$mask\" dev \"$interface\"\n"
-	    "\tip route replace default via \"$router\" dev \"$interface\"\n"
-	    "\techo \"$ip $serverid\" > \"$LEASE\" ;;\nesac\nexit 0\n");
-	fclose(fp);
-	chmod(conf, 0755);
-	snprintf(name, sizeof(name), "%s-tp.pip1.h1", prefix);
+	snprintf(name, sizeof(name), "%s-tp.pip1.h1", hn.prefix);
 	snprintf(path, sizeof(path), "/v1/slices/%s", name);
 	if ((doc = tp_doc(name, n, 300000)) == NULL)
 		return 1;
@@ -727,8 +564,8 @@ bench_throughput(int n, int secs)
 		char *argv[20];
 		int a = 0;
 
-		snprintf(ns, sizeof(ns), "%s-h%d", prefix, i);
-		snprintf(lease, sizeof(lease), "%s/lease%d", dir, i);
+		snprintf(ns, sizeof(ns), "%s-h%d", hn.prefix, i);
+		snprintf(lease, sizeof(lease), "%s/lease%d", hn.dir, i);
 		argv[a++] = ip[0], argv[a++] = ip[1], argv[a++] = ip[2];
 		argv[a++] = ns;
 		for (int j = 0; j < 9; j++)
@@ -743,7 +580,7 @@ bench_throughput(int n, int secs)
 	t0 = now_ms();
 	reap(k0, nkids, t0 + 45000);
 	for (int i = 0; i < n; i++) {
-		snprintf(lease, sizeof(lease), "%s/lease%d", dir, i);
+		snprintf(lease, sizeof(lease), "%s/lease%d", hn.dir, i);
 		leased += access(lease, R_OK) == 0;
 	}
 	printf("DHCP: %d/%d homes leased in %.0f ms (all clients at once)\n",
@@ -766,10 +603,10 @@ bench_throughput(int n, int secs)
 		char *argv[20] = { ip[0], ip[1], ip[2], ns, ipf[0], cl[0], host,
 		    cl[1], tb, cl[2], cl[3], cl[4], cl[5], cl[6], portb, NULL };
 
-		snprintf(ns, sizeof(ns), "%s-h%d", prefix, i);
+		snprintf(ns, sizeof(ns), "%s-h%d", hn.prefix, i);
 		snprintf(host, sizeof(host), "172.20.%d.1", i);
 		snprintf(portb, sizeof(portb), "%d", 5201 + i);
-		snprintf(file, sizeof(file), "%s/tp%d.json", dir, i);
+		snprintf(file, sizeof(file), "%s/tp%d.json", hn.dir, i);
 		if (spawn(argv, file, NULL, go) == -1)
 			return 1;
 	}
@@ -782,7 +619,7 @@ bench_throughput(int n, int secs)
 	left = reap(k0 + n, nkids, go + secs * 1000.0 + 30000);
 	reap(k0, k0 + n, now_ms() + 2000);
 	for (int i = 0; i < n; i++) {
-		snprintf(file, sizeof(file), "%s/tp%d.json", dir, i);
+		snprintf(file, sizeof(file), "%s/tp%d.json", hn.dir, i);
 		if ((mb[i] = iperf_mbits(file, &md[i])) < 0)
 			mb[i] = 0;
 		else
@@ -794,8 +631,8 @@ bench_throughput(int n, int secs)
 		meet += mb[i] >= 29.1;
 		mmeet += md[i] >= 29.1;
 	}
-	qsort(mb, (size_t)n, sizeof(*mb), cmp_double);
-	qsort(md, (size_t)n, sizeof(*md), cmp_double);
+	qsort(mb, (size_t)n, sizeof(*mb), hn_cmp_double);
+	qsort(md, (size_t)n, sizeof(*md), hn_cmp_double);
 	printf("throughput, %d homes downloading at once for %d s (iperf3 -R, "
 	    "TCP, home MTU 1400): per home min %.1f / median %.1f / max %.1f "
 	    "Mbit/s; aggregate %.1f Mbit/s; %d/%d transfers completed (failed "
@@ -816,9 +653,7 @@ bench_throughput(int n, int secs)
 int
 main(int argc, char **argv)
 {
-	char self[512], *d;
 	int n = 100, secs = 5, ch, rc;
-	ssize_t k;
 
 	while ((ch = getopt(argc, argv, "n:t:")) != -1) {
 		if (ch == 'n')
@@ -836,24 +671,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "gateways needs root\n");
 		return 1;
 	}
-	snprintf(prefix, sizeof(prefix), "gb%d", (int)getpid() % 100000);
-	net = 100 + (int)getpid() % 100;
-	str_lcpy(dir, "/tmp/vnsm-bench-gw.XXXXXX", sizeof(dir));
-	if (mkdtemp(dir) == NULL)
+	if (hn_init(&hn, "gb", "/tmp/vnsm-bench-gw.XXXXXX") == -1)
 		return 1;
-	chmod(dir, 0755);
-	k = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (k <= 0)
-		return 1;
-	self[k] = '\0';
-	d = dirname(dirname(self));
-	snprintf(bin, sizeof(bin), "%s/bin/substrated", d);
-	snprintf(vtun, sizeof(vtun), "%s/tools/vtun", d);
-	sh("sh scripts/vnsm-ca init %s/ca", dir);
-	sh("sh scripts/vnsm-ca issue %s/ca --role substrated --name h1 "
-	    "--san IP:127.0.0.1", dir);
-	sh("sh scripts/vnsm-ca issue %s/ca --role pipd --name pip1", dir);
-	port = 20000 + (int)getpid() % 20000;
+	hn.timeout_ms = 60000;
+	hn_ca(&hn);
 	if (strcmp(argv[0], "pool") == 0)
 		rc = bench_pool(n);
 	else if (strcmp(argv[0], "claim") == 0)

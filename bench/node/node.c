@@ -33,6 +33,7 @@
 #include "error.h"
 #include "log.h"
 #include "../../substrate-agent/driver.h"
+#include "../../tests/harness/harness.h"
 
 /*
  * Send a shell command to the console pty until the answer shows up or
@@ -137,33 +138,10 @@ bring_up(struct drv *d, const char *kind, const char *id, int timeout_ms)
 	return now_ms() - t0;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static long
-mem_available_kib(void)
-{
-	char line[128];
-	long v = -1;
-	FILE *fp = fopen("/proc/meminfo", "r");
-
-	while (fp != NULL && fgets(line, sizeof(line), fp) != NULL)
-		if (sscanf(line, "MemAvailable: %ld kB", &v) == 1)
-			break;
-	if (fp != NULL)
-		fclose(fp);
-	return v;
-}
-
 static void
 stats(const char *what, double *t, int n)
 {
-	qsort(t, (size_t)n, sizeof(*t), cmp_double);
+	qsort(t, (size_t)n, sizeof(*t), hn_cmp_double);
 	printf("%s, %d nodes: min %.2f ms, median %.2f ms, max %.2f ms\n",
 	    what, n, t[0], t[n / 2], t[n - 1]);
 }
@@ -185,7 +163,7 @@ pool_bench(struct drv *d, const char *kind, int n)
 	if (claim == NULL || demand == NULL || ids == NULL || att == NULL ||
 	    res == NULL)
 		return 1;
-	before = mem_available_kib();
+	before = hn_mem_available_kib();
 	for (int i = 0; i < n && rc == 0; i++) {
 		struct vnode_spec s;
 
@@ -210,7 +188,7 @@ pool_bench(struct drv *d, const char *kind, int n)
 		if (d->ops->pause(d, ids[i]) == -1)
 			rc = 1;
 	}
-	after = mem_available_kib();
+	after = hn_mem_available_kib();
 	if (rc == 0)
 		printf("%s pool of %d paused members: %.0f KiB per member "
 		    "(MemAvailable %ld -> %ld KiB)\n", kind, n,
@@ -340,7 +318,7 @@ main(int argc, char **argv)
 				break;
 		}
 		if (rc == 0 && t != NULL) {
-			qsort(t, (size_t)n, sizeof(*t), cmp_double);
+			qsort(t, (size_t)n, sizeof(*t), hn_cmp_double);
 			printf("%s create-to-running, %d nodes: min %.2f ms, "
 			    "median %.2f ms, max %.2f ms\n", argv[1], n, t[0],
 			    t[n / 2], t[n - 1]);

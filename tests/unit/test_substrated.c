@@ -12,11 +12,8 @@
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
 #include <check.h>
 #include <dirent.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,102 +26,21 @@
 #include "report.h"
 #include "../../substrate-agent/driver.h"
 
-static char dir[64];		/* scratch: certificates, config, state */
-static char bin[512];		/* the daemon */
-static char vtun[512];		/* tools/vtun: the far end of a stub */
-static pid_t vtun_pid;
-static char prefix[16];		/* id prefix of this run */
+#include "../harness/harness.h"
+
+static struct harness hn;	/* scratch dir, daemon, id prefix "st<pid>" */
+static pid_t vtun_pid;		/* tools/vtun: the far end of a stub */
 static char uif[24], upeer[24];	/* underlay veth: host side, peer side */
-static int port;
-static int net;			/* second octet of this run's subnets */
-
-static void
-sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Run a fixed shell command (test set-up only); output discarded. */
-static void
-sh(const char *fmt, ...)
-{
-	char cmd[1024], full[1100];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "%s >/dev/null 2>&1", cmd);
-	if (system(full) != 0)
-		fprintf(stderr, "(failed: %s)\n", cmd);
-}
-
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET,
-	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t l = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), p;
-
-	bind(fd, (struct sockaddr *)&a, sizeof(a));
-	getsockname(fd, (struct sockaddr *)&a, &l);
-	p = ntohs(a.sin_port);
-	close(fd);
-	return p;
-}
-
-static pid_t
-daemon_pid(void)
-{
-	char p[128];
-	FILE *fp;
-	int pid = 0;
-
-	snprintf(p, sizeof(p), "%s/sd.pid", dir);
-	if ((fp = fopen(p, "r")) != NULL) {
-		if (fscanf(fp, "%d", &pid) != 1)
-			pid = 0;
-		fclose(fp);
-	}
-	return pid;
-}
-
-static struct http_client *
-client_as(const char *who)
-{
-	char ca[128], crt[128], key[128];
-	struct http_client_conf conf = { .timeout_ms = 20000 };
-	struct http_client *c;
-
-	snprintf(ca, sizeof(ca), "%s/ca/ca.crt", dir);
-	snprintf(crt, sizeof(crt), "%s/ca/%s.crt", dir, who);
-	snprintf(key, sizeof(key), "%s/ca/%s.key", dir, who);
-	conf.tls.ca_file = ca;
-	conf.tls.cert_file = crt;
-	conf.tls.key_file = key;
-	if ((c = http_client_new(NULL, &conf)) == NULL)
-		err_print(stderr);
-	ck_assert_ptr_nonnull(c);
-	return c;
-}
 
 /* One call as who; returns the status (0: no answer). */
 static int
 call_as(const char *who, const char *method, const char *path,
     const char *body, struct http_response *r)
 {
-	struct http_client *c = client_as(who);
-	char peer[32];
-	struct http_call call = { .peer = peer, .expect_name = "h1",
-	    .expect_role = TLS_ROLE_SUBSTRATED, .method = method,
-	    .path = path, .body = body, .len = body ? strlen(body) : 0 };
+	int st = hn_call(&hn, who, method, path, body, r);
 
-	snprintf(peer, sizeof(peer), "127.0.0.1:%d", port);
-	if (body != NULL && strncmp(body, "<?xml", 5) != 0)
-		call.ctype = HTTP_CTYPE_TEXT;
-	memset(r, 0, sizeof(*r));
-	http_call(c, &call, r);
-	err_reset();
-	http_client_free(c);
-	return r->status;
+	ck_assert_int_ne(st, -1);	/* a client as who could be made */
+	return st;
 }
 
 static int
@@ -142,34 +58,9 @@ call(const char *method, const char *path, const char *body,
 static void
 start_daemon_how(int private)
 {
-	char conf[128], logf[128];
-	struct http_response r;
-	pid_t pid;
-
-	snprintf(conf, sizeof(conf), "%s/sd.conf", dir);
-	snprintf(logf, sizeof(logf), "%s/sd.log", dir);
-	if ((pid = fork()) == 0) {
-		int fd = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (private)
-			execlp("unshare", "unshare", "--mount", "--propagation",
-			    "slave", bin, "-d", "-v", "-f", conf, (char *)NULL);
-		else
-			execl(bin, "substrated", "-d", "-v", "-f", conf,
-			    (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 100; i++) {
-		if (call("GET", "/v1/report", NULL, &r) == 200) {
-			http_response_clear(&r);
-			return;
-		}
-		http_response_clear(&r);
-		usleep(100000);
-	}
-	ck_abort_msg("substrated did not answer in 10 s (see %s)", logf);
+	if (hn_sd_start(&hn, private) == -1)
+		ck_abort_msg("substrated did not answer in 10 s "
+		    "(see %s/sd.log)", hn.dir);
 }
 
 static void
@@ -181,18 +72,7 @@ start_daemon(void)
 static void
 kill_daemon(int sig)
 {
-	pid_t pid = daemon_pid();
-
-	if (pid <= 0)
-		return;
-	kill(pid, sig);
-	for (int i = 0; i < 100 && kill(pid, 0) == 0; i++) {
-		waitpid(pid, NULL, WNOHANG);
-		usleep(50000);
-	}
-	if (kill(pid, 0) == 0)
-		kill(pid, SIGKILL);
-	waitpid(pid, NULL, WNOHANG);
+	hn_stop(hn_sd_pid(&hn), sig, 5000);
 }
 
 static int
@@ -223,7 +103,7 @@ our_ns(char (*ids)[VNODE_ID_MAX], int max)
 	DIR *d = opendir("/run/netns");
 	int n = 0;
 
-	snprintf(pre, sizeof(pre), VNODE_PREFIX "%s", prefix);
+	snprintf(pre, sizeof(pre), VNODE_PREFIX "%s", hn.prefix);
 	while (d != NULL && (de = readdir(d)) != NULL)
 		if (strncmp(de->d_name, pre, strlen(pre)) == 0) {
 			if (ids != NULL && n < max)
@@ -235,20 +115,6 @@ our_ns(char (*ids)[VNODE_ID_MAX], int max)
 	return n;
 }
 
-/* A command's output into out; returns its exit status. */
-static int
-run_out(char *out, size_t size, const char *cmd)
-{
-	FILE *fp = popen(cmd, "r");
-	size_t n = 0;
-
-	if (fp == NULL)
-		return -1;
-	n = fread(out, 1, size - 1, fp);
-	out[n] = '\0';
-	return pclose(fp);
-}
-
 static struct manifest *
 mf(const struct http_response *r)
 {
@@ -258,16 +124,6 @@ mf(const struct http_response *r)
 		err_print(stderr);
 	ck_assert_ptr_nonnull(m);
 	return m;
-}
-
-static const struct mf_node *
-mf_node(const struct manifest *m, const char *name)
-{
-	for (size_t i = 0; i < m->nnodes; i++)
-		if (strcmp(m->nodes[i].name, name) == 0)
-			return &m->nodes[i];
-	ck_abort_msg("no node %s in the manifest", name);
-	return NULL;
 }
 
 /* Pool depth from the report. */
@@ -303,89 +159,46 @@ wait_depth(int want, int ms)
 static char *
 slice_doc(const char *name, const char *body)
 {
-	char *doc;
-
-	ck_assert_int_gt(asprintf(&doc, "<?xml version=\"1.0\"?>\n<slice "
-	    "xmlns=\"urn:vnsm:1\" name=\"%s\" vnet=\"v%s\" pip=\"pip1\" "
-	    "mapping=\"vnp\">\n%s</slice>\n", name, prefix, body), 0);
-	return doc;
+	return hn_slice_doc(&hn, name, body);
 }
 
 static void
 suite_setup(void)
 {
-	char self[512], conf[256], *d;
-	FILE *fp;
-
-	snprintf(prefix, sizeof(prefix), "st%d", (int)getpid() % 100000);
-	net = 100 + (int)getpid() % 100;
-	str_lcpy(dir, "/tmp/vnsm-test-sd.XXXXXX", sizeof(dir));
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	ck_assert_int_gt(n, 0);
-	self[n] = '\0';
-	d = dirname(dirname(self));
-	snprintf(bin, sizeof(bin), "%s/bin/substrated", d);
-	ck_assert_msg(access(bin, X_OK) == 0, "no daemon at %s", bin);
-	snprintf(vtun, sizeof(vtun), "%s/tools/vtun", d);
-	sh("sh scripts/vnsm-ca init %s/ca", dir);
-	sh("sh scripts/vnsm-ca issue %s/ca --role substrated --name h1 "
-	    "--san IP:127.0.0.1", dir);
-	sh("sh scripts/vnsm-ca issue %s/ca --role pipd --name pip1", dir);
-	sh("sh scripts/vnsm-ca issue %s/ca --role pipd --name pip2", dir);
-	sh("sh scripts/vnsm-ca issue %s/ca --role vno --name alice", dir);
+	ck_assert_int_eq(hn_init(&hn, "st", "/tmp/vnsm-test-sd.XXXXXX"), 0);
+	hn.timeout_ms = 20000;
+	ck_assert_msg(access(hn.bin, X_OK) == 0, "no daemon at %s", hn.bin);
+	hn_ca(&hn);
+	hn_ca_issue(&hn, "pipd", "pip2");
+	hn_ca_issue(&hn, "vno", "alice");
 	/* The underlay: a veth pair, this end 10.NET.255.1, the peer .2 */
-	snprintf(uif, sizeof(uif), "%su", prefix);
-	snprintf(upeer, sizeof(upeer), "%sv", prefix);
-	sh("ip link add %s type veth peer name %s", uif, upeer);
-	sh("ip addr add 10.%d.255.1/30 dev %s", net, uif);
-	sh("ip link set %s up", uif);
-	sh("ip link set %s up", upeer);
-	port = free_port();
-	snprintf(conf, sizeof(conf), "%s/sd.conf", dir);
-	fp = fopen(conf, "w");
-	ck_assert_ptr_nonnull(fp);
-	fprintf(fp, "listen 127.0.0.1:%d\nca %s/ca/ca.crt\ncert %s/ca/h1.crt\n"
-	    "key %s/ca/h1.key\npipd pip1\nhost h1\npip pip1\ncpu 8\n"
-	    "memory 2GiB\ninterfaces 64\nstate %s/state.db\npidfile %s/sd.pid\n"
-	    "run-dir %s/run\nid-prefix %s\nunderlay 10.%d.255.1\n"
-	    "tunnel-backend auto\nreport-interval 1s\n"
-	    "[pool small]\nkind netns\ncpu 0.25\nmemory 16MiB\ndepth 2\n",
-	    port, dir, dir, dir, dir, dir, dir, prefix, net);
-	fclose(fp);
+	snprintf(uif, sizeof(uif), "%su", hn.prefix);
+	snprintf(upeer, sizeof(upeer), "%sv", hn.prefix);
+	hn_sh(&hn, "ip link add %s type veth peer name %s", uif, upeer);
+	hn_sh(&hn, "ip addr add 10.%d.255.1/30 dev %s", hn.net, uif);
+	hn_sh(&hn, "ip link set %s up", uif);
+	hn_sh(&hn, "ip link set %s up", upeer);
+	ck_assert_int_eq(hn_sd_conf(&hn, "cpu 8\nmemory 2GiB\ninterfaces 64\n"
+	    "report-interval 1s\n"
+	    "[pool small]\nkind netns\ncpu 0.25\nmemory 16MiB\ndepth 2\n"), 0);
 	start_daemon();
 }
 
 static void
 suite_teardown(void)
 {
-	char ids[256][VNODE_ID_MAX], rundir[128];
-	struct drv_conf dc = { .rundir = rundir };
-	struct drv *drv;
-	int n;
-
 	kill_daemon(SIGTERM);
 	if (vtun_pid > 0) {
 		kill(vtun_pid, SIGKILL);
 		waitpid(vtun_pid, NULL, 0);
 	}
-	snprintf(rundir, sizeof(rundir), "%s/run", dir);
-	n = our_ns(ids, 256);
-	if ((drv = drv_open("netns", &dc)) != NULL) {
-		for (int i = 0; i < n && i < 256; i++)
-			drv->ops->delete(drv, ids[i]);
-		drv_close(drv);
-	}
-	err_reset();
-	/* Bridges of our links: alias vnsm:link:<prefix>... */
-	sh("for l in $(ip -o link show type bridge | grep 'alias vnsm:link:%s' "
-	    "| cut -d: -f2 | cut -d@ -f1); do ip link del $l; done", prefix);
-	sh("ip link del %s", uif);
-	sh("ip netns del %sa", prefix);
-	sh("ip netns del %sp", prefix);
-	if (getenv("KEEP") == NULL)
-		sh("rm -rf %s", dir);
+	hn_sd_clean(&hn);
+	hn_sh(&hn, "ip link del %s", uif);
+	hn_sh(&hn, "ip netns del %sa", hn.prefix);
+	hn_sh(&hn, "ip netns del %sp", hn.prefix);
+	hn_fini(&hn);
 }
+
 
 /* Two nodes and a local link: namespaces, addresses, ping; then a diff. */
 START_TEST(test_apply_and_diff)
@@ -396,7 +209,7 @@ START_TEST(test_apply_and_diff)
 	    idb[VNODE_ID_MAX], out[4096], cmd[256], *doc;
 	ino_t ino_a;
 
-	snprintf(name, sizeof(name), "%s-a.pip1.h1", prefix);
+	snprintf(name, sizeof(name), "%s-a.pip1.h1", hn.prefix);
 	snprintf(path, sizeof(path), "/v1/slices/%s", name);
 	snprintf(lines, sizeof(lines),
 	    "<node name=\"a\" cpu=\"0.5\" memory=\"32MiB\" host=\"h1\" "
@@ -404,14 +217,15 @@ START_TEST(test_apply_and_diff)
 	    "<node name=\"b\" cpu=\"0.5\" memory=\"32MiB\" host=\"h1\" "
 	    "pool=\"never\"/>\n"
 	    "<link name=\"a-b\"><end node=\"a\" address=\"10.%d.1.1/24\"/>"
-	    "<end node=\"b\" address=\"10.%d.1.2/24\"/></link>\n", net, net);
+	    "<end node=\"b\" address=\"10.%d.1.2/24\"/></link>\n", hn.net,
+	    hn.net);
 	doc = slice_doc(name, lines);
 	ck_assert_int_eq(call("PUT", path, doc, &r), 200);
 	m = mf(&r);
 	ck_assert_int_eq(m->nnodes, 2);
-	str_lcpy(ida, mf_node(m, "a")->id, sizeof(ida));
-	str_lcpy(idb, mf_node(m, "b")->id, sizeof(idb));
-	ck_assert_str_eq(mf_node(m, "a")->ifaces[0].name, "eth0");
+	str_lcpy(ida, hn_mf_node(m, "a")->id, sizeof(ida));
+	str_lcpy(idb, hn_mf_node(m, "b")->id, sizeof(idb));
+	ck_assert_str_eq(hn_mf_node(m, "a")->ifaces[0].name, "eth0");
 	ck_assert_int_eq(m->nsteps, 2);
 	manifest_free(m);
 	http_response_clear(&r);
@@ -419,11 +233,11 @@ START_TEST(test_apply_and_diff)
 	ck_assert(ns_exists(idb));
 	snprintf(cmd, sizeof(cmd), "ip -n " VNODE_PREFIX "%s -4 -o addr show "
 	    "dev eth0", idb);
-	run_out(out, sizeof(out), cmd);
-	snprintf(cmd, sizeof(cmd), "10.%d.1.2/24", net);
+	hn_run_out(out, sizeof(out), cmd);
+	snprintf(cmd, sizeof(cmd), "10.%d.1.2/24", hn.net);
 	ck_assert_msg(strstr(out, cmd) != NULL, "b has no %s: %s", cmd, out);
 	/* A ping from a to b, through the agent's exec. */
-	snprintf(cmd, sizeof(cmd), "ping -c 1 -W 2 10.%d.1.2", net);
+	snprintf(cmd, sizeof(cmd), "ping -c 1 -W 2 10.%d.1.2", hn.net);
 	snprintf(path, sizeof(path), "/v1/slices/%s/nodes/a/exec", name);
 	ck_assert_int_eq(call("POST", path, cmd, &r), 200);
 	ck_assert_msg(strstr(r.body, "1 received") != NULL, "%s", r.body);
@@ -477,7 +291,7 @@ START_TEST(test_refusals)
 	char name[64], path[128], *doc;
 	int before = our_ns(NULL, 0);
 
-	snprintf(name, sizeof(name), "%s-bad.pip1.h1", prefix);
+	snprintf(name, sizeof(name), "%s-bad.pip1.h1", hn.prefix);
 	snprintf(path, sizeof(path), "/v1/slices/%s", name);
 	doc = slice_doc(name, "<node name=\"a\" cpu=\"0.5\" memory=\"32MiB\" "
 	    "host=\"h1\" pool=\"never\"/>\n<node name=\"b\" cpu=\"0.5\" "
@@ -537,38 +351,38 @@ START_TEST(test_pool)
 	double claim_ms, demand_ms;
 
 	ck_assert_msg(wait_depth(2, 10000), "pool did not fill to 2");
-	snprintf(name, sizeof(name), "%s-p.pip1.h1", prefix);
+	snprintf(name, sizeof(name), "%s-p.pip1.h1", hn.prefix);
 	snprintf(path, sizeof(path), "/v1/slices/%s", name);
 	snprintf(lines, sizeof(lines), "<node name=\"p\" cpu=\"0.25\" "
 	    "memory=\"16MiB\" host=\"h1\"/>\n<node name=\"q\" cpu=\"0.25\" "
 	    "memory=\"16MiB\" host=\"h1\"/>\n<link name=\"p-q\">"
 	    "<end node=\"p\" address=\"10.%d.2.1/24\"/><end node=\"q\" "
-	    "address=\"10.%d.2.2/24\"/></link>\n", net, net);
+	    "address=\"10.%d.2.2/24\"/></link>\n", hn.net, hn.net);
 	doc = slice_doc(name, lines);
 	ck_assert_int_eq(call("PUT", path, doc, &r), 200);
 	m = mf(&r);
-	ck_assert_int_eq(mf_node(m, "p")->pooled, 1);
-	ck_assert_int_eq(mf_node(m, "q")->pooled, 1);
+	ck_assert_int_eq(hn_mf_node(m, "p")->pooled, 1);
+	ck_assert_int_eq(hn_mf_node(m, "q")->pooled, 1);
 	claim_ms = m->steps[0].ms;
-	ck_assert(ns_exists(mf_node(m, "p")->id));
+	ck_assert(ns_exists(hn_mf_node(m, "p")->id));
 	manifest_free(m);
 	http_response_clear(&r);
 	free(doc);
 	snprintf(path, sizeof(path), "/v1/slices/%s/nodes/p/exec", name);
-	snprintf(lines, sizeof(lines), "ping -c 1 -W 2 10.%d.2.2", net);
+	snprintf(lines, sizeof(lines), "ping -c 1 -W 2 10.%d.2.2", hn.net);
 	ck_assert_int_eq(call("POST", path, lines, &r), 200);
 	ck_assert_msg(strstr(r.body, "1 received") != NULL, "%s", r.body);
 	http_response_clear(&r);
 	ck_assert_msg(wait_depth(2, 10000), "pool did not refill to 2");
 	/* The same two nodes on demand. */
-	snprintf(name, sizeof(name), "%s-d.pip1.h1", prefix);
+	snprintf(name, sizeof(name), "%s-d.pip1.h1", hn.prefix);
 	snprintf(path, sizeof(path), "/v1/slices/%s", name);
 	doc = slice_doc(name, "<node name=\"p\" cpu=\"0.25\" memory=\"16MiB\" "
 	    "host=\"h1\" pool=\"never\"/>\n<node name=\"q\" cpu=\"0.25\" "
 	    "memory=\"16MiB\" host=\"h1\" pool=\"never\"/>\n");
 	ck_assert_int_eq(call("PUT", path, doc, &r), 200);
 	m = mf(&r);
-	ck_assert_int_eq(mf_node(m, "p")->pooled, 0);
+	ck_assert_int_eq(hn_mf_node(m, "p")->pooled, 0);
 	demand_ms = m->steps[0].ms;
 	manifest_free(m);
 	http_response_clear(&r);
@@ -583,7 +397,7 @@ START_TEST(test_pool)
 	    claim_ms / 2);
 	ck_assert_int_eq(call("DELETE", path, NULL, &r), 200);
 	http_response_clear(&r);
-	snprintf(path, sizeof(path), "/v1/slices/%s-p.pip1.h1", prefix);
+	snprintf(path, sizeof(path), "/v1/slices/%s-p.pip1.h1", hn.prefix);
 	ck_assert_int_eq(call("DELETE", path, NULL, &r), 200);
 	http_response_clear(&r);
 }
@@ -597,13 +411,13 @@ START_TEST(test_stub)
 	char name[64], path[128], lines[512], cmd[256], out[8192], *doc;
 	const struct mf_node *n;
 
-	snprintf(name, sizeof(name), "%s-s.pip1.h1", prefix);
+	snprintf(name, sizeof(name), "%s-s.pip1.h1", hn.prefix);
 	snprintf(path, sizeof(path), "/v1/slices/%s", name);
 	snprintf(lines, sizeof(lines), "<node name=\"c\" cpu=\"0.25\" "
 	    "memory=\"16MiB\" host=\"h1\"/>\n<stub name=\"c-d\" encap=\"gre\" "
 	    "key=\"%d\"><end node=\"c\" address=\"10.%d.3.1/24\"/>"
 	    "<peer pip=\"pip2\" node=\"d\" underlay=\"10.%d.255.2\"/></stub>\n",
-	    4000 + net, net, net);
+	    4000 + hn.net, hn.net, hn.net);
 	doc = slice_doc(name, lines);
 	ck_assert_int_eq(call("PUT", path, doc, &r), 200);
 	m = mf(&r);
@@ -611,20 +425,20 @@ START_TEST(test_stub)
 	ck_assert_int_eq(m->links[0].state, LS_UP);
 	ck_assert_int_eq(m->links[0].nends, 1);
 	ck_assert_int_ne(m->links[0].ends[0].underlay, 0);
-	n = mf_node(m, "c");
+	n = hn_mf_node(m, "c");
 	ck_assert_int_eq(n->nifaces, 1);
 	ck_assert_str_eq(n->ifaces[0].link, "c-d");
 	/* The tunnel lib's inner MTU for GRE over a 1500 underlay. */
 	snprintf(cmd, sizeof(cmd), "ip -n " VNODE_PREFIX "%s -o link show dev "
 	    "eth0", n->id);
-	run_out(out, sizeof(out), cmd);
+	hn_run_out(out, sizeof(out), cmd);
 	ck_assert_msg(strstr(out, "mtu 1476") != NULL || strstr(out,
 	    "mtu 1472") != NULL, "inner MTU: %s", out);
 	/* A tc filter (ebpf) or a forwarder (user) serves the host end. */
 	snprintf(cmd, sizeof(cmd), "for d in $(ip -o link | grep 'alias "
 	    "vnsm:%s:eth0' | cut -d: -f2 | cut -d@ -f1); do tc filter show "
 	    "dev $d ingress; done", n->id);
-	run_out(out, sizeof(out), cmd);
+	hn_run_out(out, sizeof(out), cmd);
 	manifest_free(m);
 	http_response_clear(&r);
 	ck_assert_int_eq(call("GET", "/v1/report", NULL, &r), 200);
@@ -639,7 +453,7 @@ START_TEST(test_stub)
 	    "memory=\"16MiB\" host=\"h1\"/>\n<stub name=\"c-d\" encap=\"gre\" "
 	    "key=\"%d\"><end node=\"c\" address=\"10.%d.3.1/24\"/>"
 	    "<peer pip=\"pip2\" node=\"d\" underlay=\"10.%d.255.3\"/></stub>\n",
-	    4000 + net, net, net);
+	    4000 + hn.net, hn.net, hn.net);
 	doc = slice_doc(name, lines);
 	ck_assert_int_eq(call("PUT", path, doc, &r), 200);
 	ck_assert_ptr_nonnull(strstr(r.body, "state=\"up\""));
@@ -666,15 +480,15 @@ START_TEST(test_crash)
 	int n0, n, known;
 	pid_t child;
 
-	snprintf(name, sizeof(name), "%s-k.pip1.h1", prefix);
+	snprintf(name, sizeof(name), "%s-k.pip1.h1", hn.prefix);
 	snprintf(path, sizeof(path), "/v1/slices/%s", name);
 	doc = slice_doc(name, "<node name=\"x\" cpu=\"0.25\" memory=\"16MiB\" "
 	    "host=\"h1\" pool=\"never\"/>\n<node name=\"y\" cpu=\"0.25\" "
 	    "memory=\"16MiB\" host=\"h1\"/>\n");
 	ck_assert_int_eq(call("PUT", path, doc, &r), 200);
 	m = mf(&r);
-	str_lcpy(keep[0], mf_node(m, "x")->id, VNODE_ID_MAX);
-	str_lcpy(keep[1], mf_node(m, "y")->id, VNODE_ID_MAX);
+	str_lcpy(keep[0], hn_mf_node(m, "x")->id, VNODE_ID_MAX);
+	str_lcpy(keep[1], hn_mf_node(m, "y")->id, VNODE_ID_MAX);
 	manifest_free(m);
 	http_response_clear(&r);
 	free(doc);
@@ -683,7 +497,7 @@ START_TEST(test_crash)
 		off += (size_t)snprintf(lines + off, sizeof(lines) - off,
 		    "<node name=\"z%d\" cpu=\"0.25\" memory=\"16MiB\" "
 		    "host=\"h1\" pool=\"never\"/>\n", i);
-	snprintf(name, sizeof(name), "%s-big.pip1.h1", prefix);
+	snprintf(name, sizeof(name), "%s-big.pip1.h1", hn.prefix);
 	doc = slice_doc(name, lines);
 	n0 = our_ns(NULL, 0);
 	if ((child = fork()) == 0) {
@@ -693,7 +507,7 @@ START_TEST(test_crash)
 	}
 	for (int t = 0; t < 4000 && our_ns(NULL, 0) < n0 + 3; t++)
 		usleep(250);
-	kill(daemon_pid(), SIGKILL);
+	kill(hn_sd_pid(&hn), SIGKILL);
 	n = our_ns(NULL, 0);
 	waitpid(child, NULL, 0);
 	ck_assert_msg(n > n0, "the kill came before any node was made");
@@ -701,7 +515,7 @@ START_TEST(test_crash)
 	usleep(100000);
 	start_daemon();
 	/* The acknowledged slice is intact. */
-	snprintf(path, sizeof(path), "/v1/slices/%s-k.pip1.h1", prefix);
+	snprintf(path, sizeof(path), "/v1/slices/%s-k.pip1.h1", hn.prefix);
 	ck_assert_int_eq(call("GET", path, NULL, &r), 200);
 	http_response_clear(&r);
 	ck_assert(ns_exists(keep[0]));
@@ -731,7 +545,7 @@ START_TEST(test_crash)
 	{
 		char out[65536];
 
-		run_out(out, sizeof(out), "ip -o link show type veth");
+		hn_run_out(out, sizeof(out), "ip -o link show type veth");
 		for (char *p = strstr(out, "alias vnsm:"); p != NULL;
 		    p = strstr(p + 1, "alias vnsm:")) {
 			char id[VNODE_ID_MAX];
@@ -741,12 +555,12 @@ START_TEST(test_crash)
 				continue;
 			memcpy(id, p + 11, k);
 			id[k] = '\0';
-			if (strncmp(id, prefix, strlen(prefix)) == 0)
+			if (strncmp(id, hn.prefix, strlen(hn.prefix)) == 0)
 				ck_assert_msg(ns_exists(id), "veth of %s left",
 				    id);
 		}
 	}
-	snprintf(path, sizeof(path), "/v1/slices/%s-k.pip1.h1", prefix);
+	snprintf(path, sizeof(path), "/v1/slices/%s-k.pip1.h1", hn.prefix);
 	ck_assert_int_eq(call("DELETE", path, NULL, &r), 200);
 	http_response_clear(&r);
 	if (known) {
@@ -765,7 +579,7 @@ ping_from(const char *id, const char *addr)
 
 	snprintf(cmd, sizeof(cmd), "nsenter -t %d -m ip netns exec "
 	    VNODE_PREFIX "%s ping -c 1 -W 1 %s >/dev/null 2>&1",
-	    (int)daemon_pid(), id, addr);
+	    (int)hn_sd_pid(&hn), id, addr);
 	for (int i = 0; i < 5; i++)
 		if (system(cmd) == 0)
 			return 1;
@@ -786,69 +600,52 @@ START_TEST(test_stub_crash)
 	struct http_response r;
 	struct manifest *m;
 	char name[64], path[128], lines[512], peer[32], out[128], id[VNODE_ID_MAX];
-	char *doc;
-	int key = 5000 + net;
+	char ns[32], arg[256], said[512], *argp = arg, *doc;
+	int key = 5000 + hn.net;
 
 	/* The access network and the peer behind the far tunnel end. */
-	sh("ip netns add %sa", prefix);
-	sh("ip netns add %sp", prefix);
-	sh("ip link set %s netns %sa", upeer, prefix);
-	sh("ip -n %sa addr add 10.%d.255.2/30 dev %s", prefix, net, upeer);
-	sh("ip -n %sa link set %s up", prefix, upeer);
-	sh("ip -n %sa link set lo up", prefix);
-	sh("ip link add %sq netns %sa type veth peer name eth0 netns %sp",
-	    prefix, prefix, prefix);
-	sh("ip -n %sa link set %sq up", prefix, prefix);
-	sh("ip -n %sp addr add 10.%d.5.2/24 dev eth0", prefix, net);
-	sh("ip -n %sp link set eth0 mtu 1400 up", prefix);
-	snprintf(peer, sizeof(peer), "10.%d.5.2", net);
-	snprintf(out, sizeof(out), "%s/vtun.out", dir);
-	if ((vtun_pid = fork()) == 0) {
-		char ns[32], arg[256];
-		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		snprintf(ns, sizeof(ns), "%sa", prefix);
-		snprintf(arg, sizeof(arg), "name=%st,encap=gre,local=10.%d.255.2,"
-		    "remote=10.%d.255.1,key=%d,attach=direct,node=%sq", prefix,
-		    net, net, key, prefix);
-		execlp("ip", "ip", "netns", "exec", ns, vtun, arg, (char *)NULL);
-		_exit(127);
-	}
-	for (int t = 0; t < 100; t++) {
-		char buf[512];
-		FILE *fp = fopen(out, "r");
-		size_t n = fp != NULL ? fread(buf, 1, sizeof(buf) - 1, fp) : 0;
-
-		if (fp != NULL)
-			fclose(fp);
-		buf[n] = '\0';
-		if (strstr(buf, "ready") != NULL)
-			break;
-		ck_assert_msg(t < 99, "vtun did not come up (see %s)", out);
-		usleep(100000);
-	}
+	hn_sh(&hn, "ip netns add %sa", hn.prefix);
+	hn_sh(&hn, "ip netns add %sp", hn.prefix);
+	hn_sh(&hn, "ip link set %s netns %sa", upeer, hn.prefix);
+	hn_sh(&hn, "ip -n %sa addr add 10.%d.255.2/30 dev %s", hn.prefix,
+	    hn.net, upeer);
+	hn_sh(&hn, "ip -n %sa link set %s up", hn.prefix, upeer);
+	hn_sh(&hn, "ip -n %sa link set lo up", hn.prefix);
+	hn_sh(&hn, "ip link add %sq netns %sa type veth peer name eth0 "
+	    "netns %sp", hn.prefix, hn.prefix, hn.prefix);
+	hn_sh(&hn, "ip -n %sa link set %sq up", hn.prefix, hn.prefix);
+	hn_sh(&hn, "ip -n %sp addr add 10.%d.5.2/24 dev eth0", hn.prefix,
+	    hn.net);
+	hn_sh(&hn, "ip -n %sp link set eth0 mtu 1400 up", hn.prefix);
+	snprintf(peer, sizeof(peer), "10.%d.5.2", hn.net);
+	snprintf(out, sizeof(out), "%s/vtun.out", hn.dir);
+	snprintf(ns, sizeof(ns), "%sa", hn.prefix);
+	snprintf(arg, sizeof(arg), "name=%st,encap=gre,local=10.%d.255.2,"
+	    "remote=10.%d.255.1,key=%d,attach=direct,node=%sq", hn.prefix,
+	    hn.net, hn.net, key, hn.prefix);
+	vtun_pid = hn_vtun(&hn, ns, &argp, 1);
+	ck_assert_msg(hn_wait_for(out, "ready", 10000, said, sizeof(said)) == 0,
+	    "vtun did not come up (see %s)", out);
 	/* The first restart's agent, in a mount namespace of its own. */
 	kill_daemon(SIGTERM);
 	start_daemon_how(1);
-	snprintf(name, sizeof(name), "%s-sc.pip1.h1", prefix);
+	snprintf(name, sizeof(name), "%s-sc.pip1.h1", hn.prefix);
 	snprintf(path, sizeof(path), "/v1/slices/%s", name);
 	snprintf(lines, sizeof(lines), "<node name=\"c\" cpu=\"0.25\" "
 	    "memory=\"16MiB\" host=\"h1\" pool=\"never\"/>\n<stub name=\"c-p\" "
 	    "encap=\"gre\" key=\"%d\"><end node=\"c\" address=\"10.%d.5.1/24\""
 	    "/><peer pip=\"pip2\" node=\"p\" underlay=\"10.%d.255.2\"/></stub>\n",
-	    key, net, net);
+	    key, hn.net, hn.net);
 	doc = slice_doc(name, lines);
 	ck_assert_int_eq(call("PUT", path, doc, &r), 200);
 	free(doc);
 	m = mf(&r);
-	str_lcpy(id, mf_node(m, "c")->id, sizeof(id));
+	str_lcpy(id, hn_mf_node(m, "c")->id, sizeof(id));
 	manifest_free(m);
 	http_response_clear(&r);
 	ck_assert_msg(ping_from(id, peer), "no ping across the stub");
 	for (int round = 0; round < 4; round++) {
-		kill(daemon_pid(), SIGKILL);
+		kill(hn_sd_pid(&hn), SIGKILL);
 		kill_daemon(SIGKILL);
 		start_daemon_how(round < 2);
 		ck_assert_msg(ping_from(id, peer), "no ping across the stub "
