@@ -21,59 +21,17 @@
 #
 # Usage: 35-pipd.sh BUILD_DIR     (root for B-D; ~1 minute)
 set -u
-B=${1:-build}
-top=$(cd "$(dirname "$0")/../.." && pwd)
-case $B in /*) ;; *) B=$top/$B ;; esac
-BIN=$B/bin
-for p in pipd substrated; do
-	if [ ! -x "$BIN/$p" ]; then
-		echo "SKIP: $BIN/$p not built"
-		exit 0
-	fi
-done
+. "$(dirname "$0")/stack.inc"
+stack_need pipd substrated
 
 ID=$$
 P=pp$((ID % 100000))			# namespace / id prefix of this run
 NET=172.30.$((ID % 200 + 20))		# underlay /24 of this run
-T=$(mktemp -d /tmp/vnsm-pipd.XXXXXX)
-PIDS=""
-fails=0
+stack_init pipd
+STACK_NS="^vn-${P}|^$P-"
+STACK_LINKS="$P-r"
 
-cleanup() {
-	for pid in $PIDS; do
-		kill -CONT "$pid" 2>/dev/null
-		kill "$pid" 2>/dev/null
-	done
-	sleep 0.3
-	for pid in $PIDS; do
-		kill -9 "$pid" 2>/dev/null
-	done
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' |
-	    grep -E "^vn-${P}|^$P-" || true); do
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-		ip netns del "$ns" 2>/dev/null
-	done
-	ip link del "$P-r" 2>/dev/null
-	if [ "$fails" -gt 0 ] || [ "${KEEP:-0}" = 1 ]; then
-		echo "logs kept in $T"
-	else
-		rm -rf "$T"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP PIPE
-
-ok() { echo "ok   - $*"; }
-bad() { echo "FAIL - $*"; fails=$((fails + 1)); }
-die() { echo "FAIL - $*"; fails=$((fails + 1)); exit 1; }
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-CA=$T/ca
-ca() { sh "$top/scripts/vnsm-ca" "$@" >/dev/null || die "vnsm-ca $*"; }
-ca init "$CA"
+stack_ca
 ca issue "$CA" --role pipd --name pipL --san IP:127.0.0.1
 ca issue "$CA" --role pipd --name pip1 --san "IP:$NET.254"
 ca issue "$CA" --role pipd --name pip2 --san "IP:$NET.254"
@@ -105,14 +63,7 @@ wait_log() {
 
 # A. Load without agents ----------------------------------------------------
 LPORT=$(free_port)
-cat >"$T/pipL.conf" <<EOF
-name pipL
-listen 127.0.0.1:$LPORT
-ca $CA/ca.crt
-cert $CA/pipL.crt
-key $CA/pipL.key
-state $T/pipL.db
-pidfile $T/pipL.pid
+stack_pipd_conf pipL "127.0.0.1:$LPORT" <<EOF
 cpu-overcommit 1.5
 [host a1]
 cpu 4
@@ -148,9 +99,8 @@ to a1
 bandwidth 40Mbit
 EOF
 "$BIN/pipd" -n -f "$T/pipL.conf" || die "pipd -n refuses the config"
-"$BIN/pipd" -dv -f "$T/pipL.conf" >"$T/pipL.log" 2>&1 &
+stack_bg "$T/pipL.log" "$BIN/pipd" -dv -f "$T/pipL.conf"
 PL=$!
-PIDS="$PIDS $PL"
 wait_log "$T/pipL.log" "listening on" || die "pipd (load) did not start"
 U=https://127.0.0.1:$LPORT
 
@@ -221,63 +171,25 @@ fi
 # The underlay: a bridge in its own namespace, one namespace per host
 # (each agent runs in it, with its own host name, state file and id
 # prefix), and the root namespace (pipd) on it as .254.
-ip netns add "$P-sw" || die "ip netns add"
-ip -n "$P-sw" link set lo up
-ip -n "$P-sw" link add br0 type bridge
-ip -n "$P-sw" link set br0 up
-for h in h1:11 h2:12; do
-	n=${h%%:*}
-	o=${h#*:}
-	ip netns add "$P-$n"
-	ip -n "$P-$n" link set lo up
-	ip link add "u$P$o" netns "$P-sw" type veth peer name ul0 netns "$P-$n"
-	ip -n "$P-sw" link set "u$P$o" master br0 up
-	ip -n "$P-$n" addr add "$NET.$o/24" dev ul0
-	ip -n "$P-$n" link set ul0 up
-done
-ip link add "$P-r" type veth peer name "u${P}r" netns "$P-sw"
-ip -n "$P-sw" link set "u${P}r" master br0 up
-ip addr add "$NET.254/24" dev "$P-r"
-ip link set "$P-r" up
+stack_underlay h1:11 h2:12
 
 PORT=$(free_port)
 agent() {	# agent HOST OCTET
-	cat >"$T/$1.conf" <<EOF
-listen $NET.$2:7443
-ca $CA/ca.crt
-cert $CA/$1.crt
-key $CA/$1.key
-pipd pip1
-pipd-address $NET.254:$PORT
-host $1
-pip pip1
-underlay $NET.$2
+	stack_agent_conf "$1" "$NET.$2:7443" pip1 "$NET.254:$PORT" "$NET.$2" \
+	    "$P$1" <<EOF
 drivers netns
-id-prefix $P$1
-state $T/$1.db
-pidfile $T/$1.pid
-run-dir $T/$1.run
 report-interval 300ms
 cpu 8
 memory 4GiB
 interfaces 32
 EOF
-	ip netns exec "$P-$1" "$BIN/substrated" -dv -f "$T/$1.conf" \
-	    >>"$T/$1.log" 2>&1 &
+	stack_ns_agent "$1"
 	eval "A_$1=$!"
-	PIDS="$PIDS $!"
 }
 agent h1 11
 agent h2 12
 
-cat >"$T/pip1.conf" <<EOF
-name pip1
-listen $NET.254:$PORT
-ca $CA/ca.crt
-cert $CA/pip1.crt
-key $CA/pip1.key
-state $T/pip1.db
-pidfile $T/pip1.pid
+stack_pipd_conf pip1 "$NET.254:$PORT" <<EOF
 report-interval 300ms
 agent-timeout 5s
 [host h1]
@@ -300,9 +212,8 @@ bandwidth 1Gbit
 advertise none
 EOF
 start_pipd() {
-	"$BIN/pipd" -dv -f "$T/pip1.conf" >>"$T/pip1.log" 2>&1 &
+	stack_bg "$T/pip1.log" "$BIN/pipd" -dv -f "$T/pip1.conf"
 	PP=$!
-	PIDS="$PIDS $PP"
 	for _ in $(seq 50); do
 		[ "$(grep -c 'listening on' "$T/pip1.log")" -ge "$1" ] &&
 		    return 0

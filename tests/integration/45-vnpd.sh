@@ -17,70 +17,27 @@
 #
 # Usage: 45-vnpd.sh BUILD_DIR       (root; a few namespaces; ~1 minute)
 set -u
-B=${1:-build}
-top=$(cd "$(dirname "$0")/../.." && pwd)
-case $B in /*) ;; *) B=$top/$B ;; esac
-BIN=$B/bin
-for p in vno vnpd pipd substrated; do
-	if [ ! -x "$BIN/$p" ]; then
-		echo "SKIP: $BIN/$p not built"
-		exit 0
-	fi
-done
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 0; }
+. "$(dirname "$0")/stack.inc"
+stack_need vno vnpd pipd substrated
+stack_need_root
 
 ID=$$
 P=vp$((ID % 100000))			# namespace / interface prefix
 NET=172.31.$((ID % 200 + 20))		# underlay /24 of this run
-T=$(mktemp -d /tmp/vnsm-vnpd.XXXXXX)
-PIDS=""
-fails=0
+stack_init vnpd
+# Nodes our agents made (id-prefix $P), then our host namespaces.
+STACK_NS="^vn-${P}[a-z]|^$P-"
+STACK_LINKS="$P-r"
 t_start=$(date +%s)
 
-cleanup() {
-	if [ -n "${PAUSE:-}" ] && [ "$fails" -gt 0 ]; then
-		echo "paused: $T; touch $T/go to clean up"
-		while [ ! -e "$T/go" ]; do sleep 1; done
-	fi
-	for pid in $PIDS; do
-		kill "$pid" 2>/dev/null
-	done
-	sleep 0.3
-	for pid in $PIDS; do
-		kill -9 "$pid" 2>/dev/null
-	done
-	# Nodes our agents made (id-prefix $P), then our host namespaces.
-	for ns in $(ip netns list | awk '{print $1}' | grep -E "^vn-${P}[a-z]|^$P-" || true); do
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-		ip netns del "$ns" 2>/dev/null
-	done
-	ip link del "$P-r" 2>/dev/null
-	if [ "$fails" -gt 0 ] || [ "${KEEP:-0}" = 1 ]; then
-		echo "logs kept in $T"
-	else
-		rm -rf "$T"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP PIPE
-
-ok() { echo "ok   - $*"; }
-bad() { echo "FAIL - $*"; fails=$((fails + 1)); }
 check() {	# check DESCRIPTION CMD...
 	d=$1
 	shift
 	if "$@" >>"$T/check.log" 2>&1; then ok "$d"; else bad "$d"; fi
 }
-die() { echo "FAIL - $*"; fails=$((fails + 1)); exit 1; }
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # Certificates -----------------------------------------------------------
-CA=$T/ca
-ca() { sh "$top/scripts/vnsm-ca" "$@" >/dev/null || die "vnsm-ca $*"; }
-ca init "$CA"
+stack_ca
 ca issue "$CA" --role pipd --name pip1 --san "IP:$NET.254"
 ca issue "$CA" --role pipd --name pip2 --san "IP:$NET.254"
 ca issue "$CA" --role substrated --name p1h1 --san "IP:$NET.12"
@@ -92,25 +49,10 @@ ca issue "$CA" --role vno --name bob
 
 # The underlay: a bridge in its own namespace, one namespace per host,
 # and the root namespace (pipds, vnpd, vno) on it as .254.
-ip netns add "$P-sw" || die "ip netns add"
-ip -n "$P-sw" link set lo up
-ip -n "$P-sw" link add br0 type bridge
-ip -n "$P-sw" link set br0 up
-for h in p1h1:12 p1h2:13 p2h1:22; do
-	n=${h%%:*}
-	o=${h#*:}
-	ip netns add "$P-$n"
-	ip -n "$P-$n" link set lo up
-	ip link add "u$P$o" netns "$P-sw" type veth peer name ul0 netns "$P-$n"
-	ip -n "$P-sw" link set "u$P$o" master br0 up
-	ip -n "$P-$n" addr add "$NET.$o/24" dev ul0
-	ip -n "$P-$n" link set ul0 up
+stack_underlay p1h1:12 p1h2:13 p2h1:22
+for n in p1h1 p1h2 p2h1; do
 	ip netns exec "$P-$n" sysctl -qw net.ipv4.ip_forward=1
 done
-ip link add "$P-r" type veth peer name "u${P}r" netns "$P-sw"
-ip -n "$P-sw" link set "u${P}r" master br0 up
-ip addr add "$NET.254/24" dev "$P-r"
-ip link set "$P-r" up
 
 PORT1=$(free_port)
 PORT2=$(free_port)
@@ -119,29 +61,15 @@ VPORT=$(free_port)
 
 # Agents ------------------------------------------------------------------
 agent() {	# agent HOST OCTET PIP PIPD_PORT CPUS INTERFACES
-	cat >"$T/$1.conf" <<EOF
-listen $NET.$2:7443
-ca $CA/ca.crt
-cert $CA/$1.crt
-key $CA/$1.key
-pipd $3
-pipd-address $NET.254:$4
-host $1
-pip $3
-underlay $NET.$2
+	stack_agent_conf "$1" "$NET.$2:7443" "$3" "$NET.254:$4" "$NET.$2" \
+	    "$P" <<EOF
 drivers netns
-id-prefix $P
-state $T/$1.db
-pidfile $T/$1.pid
-run-dir $T/$1.run
 report-interval 500ms
 cpu $5
 memory 8GiB
 interfaces $6
 EOF
-	ip netns exec "$P-$1" "$BIN/substrated" -dv -f "$T/$1.conf" \
-	    >"$T/$1.log" 2>&1 &
-	PIDS="$PIDS $!"
+	stack_ns_agent "$1"
 }
 agent p1h1 12 pip1 "$PORT1" 16 64
 agent p1h2 13 pip1 "$PORT1" 16 64
@@ -150,14 +78,7 @@ agent p2h1 22 pip2 "$PORT2" 64 6
 # PIPs: pip1 has two hosts with modest CPU; pip2 one host with much CPU
 # (so that a split prefers it) but few interfaces (so that a node with
 # many interfaces is refused there).  The agents report these figures.
-cat >"$T/pip1.conf" <<EOF
-name pip1
-listen $NET.254:$PORT1
-ca $CA/ca.crt
-cert $CA/pip1.crt
-key $CA/pip1.key
-state $T/pip1.db
-pidfile $T/pip1.pid
+stack_pipd_conf pip1 "$NET.254:$PORT1" <<EOF
 lease 600
 [host p1h1]
 agent $NET.12:7443
@@ -185,14 +106,7 @@ bandwidth 1Gbit
 [vnp vnp1]
 advertise full
 EOF
-cat >"$T/pip2.conf" <<EOF
-name pip2
-listen $NET.254:$PORT2
-ca $CA/ca.crt
-cert $CA/pip2.crt
-key $CA/pip2.key
-state $T/pip2.db
-pidfile $T/pip2.pid
+stack_pipd_conf pip2 "$NET.254:$PORT2" <<EOF
 lease 600
 [host p2h1]
 agent $NET.22:7443
@@ -209,17 +123,10 @@ bandwidth 1Gbit
 advertise full
 EOF
 for p in pip1 pip2; do
-	"$BIN/pipd" -dv -f "$T/$p.conf" >"$T/$p.log" 2>&1 &
-	PIDS="$PIDS $!"
+	stack_bg "$T/$p.log" "$BIN/pipd" -dv -f "$T/$p.conf"
 done
 
-cat >"$T/vnpd.conf" <<EOF
-listen 127.0.0.1:$VPORT
-ca $CA/ca.crt
-cert $CA/vnp1.crt
-key $CA/vnp1.key
-state $T/vnpd.db
-pidfile $T/vnpd.pid
+stack_vnpd_conf "$VPORT" <<EOF
 discovery pip
 lease 600
 timeout 20000
@@ -230,9 +137,8 @@ address $NET.254:$PORT2
 EOF
 "$BIN/vnpd" -n -f "$T/vnpd.conf" || die "vnpd -n refuses the config"
 start_vnpd() {
-	"$BIN/vnpd" -dv -f "$T/vnpd.conf" >>"$T/vnpd.log" 2>&1 &
+	stack_bg "$T/vnpd.log" "$BIN/vnpd" -dv -f "$T/vnpd.conf"
 	VNPD=$!
-	PIDS="$PIDS $VNPD"
 	for _ in $(seq 50); do
 		grep -q "listening on" "$T/vnpd.log" 2>/dev/null && return 0
 		sleep 0.1
@@ -242,15 +148,13 @@ start_vnpd() {
 start_vnpd
 
 # vno as alice (environment) and as bob (a config file).
-export VNO_ENDPOINT=127.0.0.1:$VPORT VNO_CA=$CA/ca.crt
-export VNO_CERT=$CA/alice.crt VNO_KEY=$CA/alice.key
+stack_vno "$VPORT"
 cat >"$T/bob.conf" <<EOF
 endpoint 127.0.0.1:$VPORT
 ca $CA/ca.crt
 cert $CA/bob.crt
 key $CA/bob.key
 EOF
-vno() { "$BIN/vno" "$@"; }
 bob() { VNO_CERT= VNO_KEY= "$BIN/vno" --config "$T/bob.conf" \
     --cert "$CA/bob.crt" --key "$CA/bob.key" "$@"; }
 # A pipd's view, with vnpd's certificate.

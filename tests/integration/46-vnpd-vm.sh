@@ -12,56 +12,25 @@
 #
 # Usage: 46-vnpd-vm.sh BUILD_DIR
 set -u
-B=${1:-build}
-top=$(cd "$(dirname "$0")/../.." && pwd)
-case $B in /*) ;; *) B=$top/$B ;; esac
-BIN=$B/bin
-img=$B/images
-for p in vno vnpd pipd substrated; do
-	[ -x "$BIN/$p" ] || { echo "SKIP: $BIN/$p not built"; exit 0; }
-done
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 0; }
-command -v libvirtd >/dev/null || { echo "SKIP: no libvirtd"; exit 0; }
-if [ ! -f "$img/router/initrd.img" ] &&
-    ! sh "$top/scripts/mkimage.sh" "$img/router" >/dev/null 2>&1; then
-	echo "SKIP: cannot build the router image (make deps)"
-	exit 0
-fi
+. "$(dirname "$0")/stack.inc"
+stack_need vno vnpd pipd substrated
+stack_need_root
+stack_need_vm
 
 ID=$$
 P=vm$((ID % 100000))
-T=$(mktemp -d /tmp/vnsm-vnpd-vm.XXXXXX)
-PIDS=""
+stack_init vnpd-vm
+STACK_NS="^vn-$P"
+STACK_LINKS="$P-u"
+STACK_WAIT=0.5
 started=""
-fails=0
-
-cleanup() {
-	for pid in $PIDS; do kill "$pid" 2>/dev/null; done
-	sleep 0.5
-	for pid in $PIDS; do kill -9 "$pid" 2>/dev/null; done
+stack_teardown() {
 	for d in $(virsh -q -c qemu:///system list --all --name 2>/dev/null |
 	    grep "^vn-$P" || true); do
 		virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1
 		virsh -q -c qemu:///system undefine "$d" >/dev/null 2>&1
 	done
-	for ns in $(ip netns list | awk '{print $1}' | grep "^vn-$P" || true); do
-		ip netns del "$ns" 2>/dev/null
-	done
 	for p in $started; do kill "$p" 2>/dev/null; done
-	ip link del "$P-u" 2>/dev/null
-	if [ "$fails" -gt 0 ] || [ "${KEEP:-0}" = 1 ]; then
-		echo "logs kept in $T"
-	else
-		rm -rf "$T"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP PIPE
-ok() { echo "ok   - $*"; }
-bad() { echo "FAIL - $*"; fails=$((fails + 1)); }
-die() { bad "$*"; exit 1; }
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # libvirt, as 50-drivers-vm.sh starts it.
@@ -98,9 +67,7 @@ ip addr add "$UL/24" dev "$P-u"
 ip link set "$P-u" up
 ip link set "$P-v" up
 
-CA=$T/ca
-ca() { sh "$top/scripts/vnsm-ca" "$@" >/dev/null || die "vnsm-ca $*"; }
-ca init "$CA"
+stack_ca
 ca issue "$CA" --role pipd --name pip1 --san IP:127.0.0.1
 ca issue "$CA" --role substrated --name h1 --san "IP:$UL"
 ca issue "$CA" --role vnpd --name vnp1 --san IP:127.0.0.1
@@ -109,37 +76,16 @@ APORT=$(free_port)
 PPORT=$(free_port)
 VPORT=$(free_port)
 
-cat >"$T/h1.conf" <<EOF
-listen $UL:$APORT
-ca $CA/ca.crt
-cert $CA/h1.crt
-key $CA/h1.key
-pipd pip1
-pipd-address 127.0.0.1:$PPORT
-host h1
-pip pip1
-underlay $UL
+stack_agent_conf h1 "$UL:$APORT" pip1 "127.0.0.1:$PPORT" "$UL" "$P" <<EOF
 drivers netns qemu
 qemu-type qemu
 image-dir $img
-id-prefix $P
-state $T/h1.db
-pidfile $T/h1.pid
-run-dir $T/h1.run
 cpu 8
 memory 4GiB
 report-interval 500ms
 EOF
-"$BIN/substrated" -dv -f "$T/h1.conf" >"$T/h1.log" 2>&1 &
-PIDS="$PIDS $!"
-cat >"$T/pip1.conf" <<EOF
-name pip1
-listen 127.0.0.1:$PPORT
-ca $CA/ca.crt
-cert $CA/pip1.crt
-key $CA/pip1.key
-state $T/pip1.db
-pidfile $T/pip1.pid
+stack_bg "$T/h1.log" "$BIN/substrated" -dv -f "$T/h1.conf"
+stack_pipd_conf pip1 "127.0.0.1:$PPORT" <<EOF
 agent-timeout 120s
 [host h1]
 agent $UL:$APORT
@@ -147,24 +93,14 @@ underlay $UL
 [vnp vnp1]
 advertise full
 EOF
-"$BIN/pipd" -dv -f "$T/pip1.conf" >"$T/pip1.log" 2>&1 &
-PIDS="$PIDS $!"
-cat >"$T/vnpd.conf" <<EOF
-listen 127.0.0.1:$VPORT
-ca $CA/ca.crt
-cert $CA/vnp1.crt
-key $CA/vnp1.key
-state $T/vnpd.db
-pidfile $T/vnpd.pid
+stack_bg "$T/pip1.log" "$BIN/pipd" -dv -f "$T/pip1.conf"
+stack_vnpd_conf "$VPORT" <<EOF
 timeout 120000
 [pip pip1]
 address 127.0.0.1:$PPORT
 EOF
-"$BIN/vnpd" -dv -f "$T/vnpd.conf" >"$T/vnpd.log" 2>&1 &
-PIDS="$PIDS $!"
-export VNO_ENDPOINT=127.0.0.1:$VPORT VNO_CA=$CA/ca.crt
-export VNO_CERT=$CA/alice.crt VNO_KEY=$CA/alice.key
-vno() { "$BIN/vno" "$@"; }
+stack_bg "$T/vnpd.log" "$BIN/vnpd" -dv -f "$T/vnpd.conf"
+stack_vno "$VPORT"
 # Wait until pipd advertises the host, with VMs among its kinds.
 for _ in $(seq 100); do
 	curl -s --cacert "$CA/ca.crt" --cert "$CA/vnp1.crt" \

@@ -17,19 +17,11 @@
 #
 # Usage: 48-vm-links.sh BUILD_DIR
 set -u
-B=$(cd "${1:-build}" && pwd)
-cd "$(dirname "$0")/../.." || exit 1
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 0; }
-command -v libvirtd >/dev/null || { echo "SKIP: no libvirtd"; exit 0; }
-for p in vno vnpd pipd substrated vnsm-ca; do
-	[ -x "$B/bin/$p" ] || { echo "SKIP: $B/bin/$p not built"; exit 0; }
-done
-img=$B/images
-if [ ! -f "$img/router/initrd.img" ] &&
-    ! sh scripts/mkimage.sh "$img/router" >/dev/null 2>&1; then
-	echo "SKIP: cannot build the router image (make deps)"
-	exit 0
-fi
+. "$(dirname "$0")/stack.inc"
+cd "$top" || exit 1
+stack_need_root
+stack_need vno vnpd pipd substrated vnsm-ca
+stack_need_vm
 export VNSM_DEMO_NAME=${VNSM_DEMO_NAME:-vnsm-v$$}
 export VNSM_DEMO_NET=${VNSM_DEMO_NET:-10.85.$(($$ % 200 + 20))}
 export VNSM_DEMO_TAG=${VNSM_DEMO_TAG:-v$$}
@@ -42,24 +34,12 @@ export POOL_DEPTH=1
 NAME=$VNSM_DEMO_NAME
 TAG=$VNSM_DEMO_TAG
 D=/run/$NAME
-T=$(mktemp -d /tmp/vnsm-vm-links.XXXXXX)
-fails=0
+stack_init vm-links
 VIRSH="virsh -q -c qemu:///system"
-
-cleanup() {
+stack_teardown() {
 	[ -f "$D/pids" ] && cp -r "$D/log" "$T/" 2>/dev/null
 	sh scripts/demo.sh down "$B" >/dev/null 2>&1
-	if [ "$fails" -gt 0 ] || [ "${KEEP:-0}" = 1 ]; then
-		echo "logs kept in $T"
-	else
-		rm -rf "$T"
-	fi
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP PIPE
-ok() { echo "ok   - $*"; }
-bad() { echo "FAIL - $*"; fails=$((fails + 1)); }
-die() { bad "$*"; exit 1; }
 # wait_for SECONDS CMD...: retry CMD every 0.5 s until it succeeds.
 wait_for() {
 	n=$(($1 * 2))
