@@ -134,12 +134,12 @@ libvirt_up() {
 	    die "cannot build the router image in $IMAGES (make deps)"
 	mkdir -p /var/log/libvirt/qemu
 	: >"$D/libvirt.pids"
-	if ! pgrep -x virtlogd >/dev/null; then
+	if ! pgrep -r R,S,D -x virtlogd >/dev/null; then
 		virtlogd -d
-		wait_for 5 pgrep -x virtlogd || die "virtlogd did not start"
-		pgrep -o -x virtlogd >>"$D/libvirt.pids"
+		wait_for 5 pgrep -r R,S,D -x virtlogd || die "virtlogd did not start"
+		pgrep -r R,S,D -o -x virtlogd >>"$D/libvirt.pids"
 	fi
-	if ! pgrep -x libvirtd >/dev/null; then
+	if ! pgrep -r R,S,D -x libvirtd >/dev/null; then
 		# libvirt 9 needs the libvirt-qemu user to exist even when
 		# qemu.conf (seen only by this libvirtd) says root.
 		id libvirt-qemu >/dev/null 2>&1 ||
@@ -156,7 +156,7 @@ libvirt_up() {
 		     exec libvirtd -d' sh "$D/libvirt-etc"
 		wait_for 10 virsh -q -c qemu:///system version ||
 		    die "libvirtd did not come up"
-		pgrep -o -x libvirtd >>"$D/libvirt.pids"
+		pgrep -r R,S,D -o -x libvirtd >>"$D/libvirt.pids"
 	fi
 	wait_for 10 virsh -q -c qemu:///system version ||
 	    die "libvirtd does not answer"
@@ -164,7 +164,7 @@ libvirt_up() {
 
 # libvirt_down: the demo's domains, then the daemons libvirt_up started.
 libvirt_down() {
-	if pgrep -x libvirtd >/dev/null && command -v virsh >/dev/null; then
+	if pgrep -r R,S,D -x libvirtd >/dev/null && command -v virsh >/dev/null; then
 		for d in $(virsh -q -c qemu:///system list --all --name \
 		    2>/dev/null | grep -E "^vn-${TAG}p[12]h[123]" || true); do
 			virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1 ||

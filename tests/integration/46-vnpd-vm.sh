@@ -35,10 +35,10 @@ stack_teardown() {
 
 # libvirt, as 50-drivers-vm.sh starts it.
 mkdir -p /var/log/libvirt/qemu
-if ! pgrep -x virtlogd >/dev/null; then
+if ! pgrep -r R,S,D -x virtlogd >/dev/null; then
 	virtlogd -d && start_vl=1
 fi
-if ! pgrep -x libvirtd >/dev/null; then
+if ! pgrep -r R,S,D -x libvirtd >/dev/null; then
 	id libvirt-qemu >/dev/null 2>&1 ||
 	    useradd --system --user-group --no-create-home \
 	    --home-dir /var/lib/libvirt --shell /usr/sbin/nologin libvirt-qemu

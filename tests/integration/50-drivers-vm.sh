@@ -41,10 +41,10 @@ fi
 
 # Daemons: start what is missing, remember their pids.
 mkdir -p /var/log/libvirt/qemu /var/log/libvirt/lxc
-if ! pgrep -x virtlogd >/dev/null; then
+if ! pgrep -r R,S,D -x virtlogd >/dev/null; then
 	virtlogd -d && start_vl=1
 fi
-if ! pgrep -x libvirtd >/dev/null; then
+if ! pgrep -r R,S,D -x libvirtd >/dev/null; then
 	# libvirt 9 resolves its default QEMU user before reading qemu.conf,
 	# and only libvirt-daemon-system (not installed: it would also start
 	# a NAT network) creates it: make it as that package would.  QEMU
