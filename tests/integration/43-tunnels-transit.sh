@@ -73,6 +73,9 @@ vtun_start() {
 	tag=$1
 	h=$2
 	shift 2
+	# Emptied here, not by the redirection (done in the child, maybe
+	# after the first grep): the last vtun of this tag said "ready" too.
+	: >"$T/$tag.out"
 	ip netns exec "${P}$h" "$VTUN" -s "$T/$tag.stats" "$@" \
 	    >"$T/$tag.out" 2>"$T/$tag.err" &
 	eval "PID_$tag=$!"
