@@ -155,23 +155,44 @@ hn_stop(pid_t pid, int sig, int ms)
 	waitpid(pid, NULL, 0);
 }
 
-int
-hn_wait_for(const char *file, const char *what, int ms, char *said,
-    size_t saidsize)
+/* Does a line of text start with what? */
+static int
+hn_line_starts(const char *text, const char *what)
 {
-	said[0] = '\0';
-	for (int t = 0; t < ms; t += 100) {
+	size_t len = strlen(what);
+
+	for (const char *p = text; ; p++) {
+		if (strncmp(p, what, len) == 0)
+			return 1;
+		if ((p = strchr(p, '\n')) == NULL)
+			return 0;
+	}
+}
+
+int
+hn_wait_for(const char *file, const char *what, pid_t pid, int ms,
+    char *said, size_t saidsize)
+{
+	static char buf[65536];
+	int found = 0;
+
+	for (int t = 0; ; t += 100) {
 		FILE *fp = fopen(file, "r");
-		size_t n = fp != NULL ? fread(said, 1, saidsize - 1, fp) : 0;
+		size_t n = fp != NULL ? fread(buf, 1, sizeof(buf) - 1, fp) : 0;
+		int alive = pid == 0 || hn_alive(pid);
 
 		if (fp != NULL)
 			fclose(fp);
-		said[n] = '\0';
-		if (strstr(said, what) != NULL)
-			return 0;
+		buf[n] = '\0';
+		/* Read after the liveness check: nothing said is missed. */
+		found = hn_line_starts(buf, what);
+		str_lcpy(said, buf + (n >= saidsize ? n - (saidsize - 1) : 0),
+		    saidsize);
+		if (found || !alive || t >= ms)
+			break;
 		usleep(100000);
 	}
-	return -1;
+	return found ? 0 : -1;
 }
 
 void
@@ -391,20 +412,28 @@ hn_dhcp_script(const struct harness *hn)
 	return chmod(path, 0755);
 }
 
+/*
+ * The output file is emptied here, before the fork: emptied by the child,
+ * it could still hold the previous vtun's "ready" when the caller first
+ * reads it (with 30 link ends "ready" comes after some 3 KB of log).
+ */
 pid_t
 hn_vtun(const struct harness *hn, const char *ns, char *const *args,
     int nargs)
 {
 	char out[128];
 	pid_t pid;
+	int fd;
 
 	snprintf(out, sizeof(out), "%s/vtun.out", hn->dir);
+	if ((fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1)
+		return -1;
 	if ((pid = fork()) == 0) {
 		const char **argv = calloc((size_t)nargs + 6, sizeof(*argv));
-		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		int a = 0;
 
-		if (argv == NULL || fd == -1)
+		if (argv == NULL)
 			_exit(127);
 		dup2(fd, 1);
 		dup2(fd, 2);
@@ -420,6 +449,7 @@ hn_vtun(const struct harness *hn, const char *ns, char *const *args,
 		execvp("ip", (char *const *)(void *)argv);
 		_exit(127);
 	}
+	close(fd);
 	return pid;
 }
 

@@ -51,9 +51,11 @@ int hn_alive(pid_t);
 /* Send sig to pid, wait up to ms for it to end, then SIGKILL; reap it
  * if it is our child. */
 void hn_stop(pid_t, int sig, int ms);
-/* Wait up to ms until file holds what; 0, or -1.  Its text in said. */
-int hn_wait_for(const char *file, const char *what, int ms, char *said,
-    size_t saidsize);
+/* Wait up to ms until a line of file starts with what (the whole file
+ * is read), giving up early if pid (0: none) is no longer alive; 0, or
+ * -1.  The end of the file's text in said. */
+int hn_wait_for(const char *file, const char *what, pid_t pid, int ms,
+    char *said, size_t saidsize);
 
 /* The CA in dir/ca, with substrated h1 (on 127.0.0.1) and pipd pip1. */
 void hn_ca(const struct harness *);
@@ -100,7 +102,7 @@ void hn_home(const struct harness *, int i);
  * writes "IP SERVERID" to $LEASE. */
 int hn_dhcp_script(const struct harness *);
 /* vtun in namespace ns with its link-end arguments, output to
- * dir/vtun.out; its pid, or -1. */
+ * dir/vtun.out (emptied before it starts); its pid, or -1. */
 pid_t hn_vtun(const struct harness *, const char *ns, char *const *args,
     int nargs);
 

@@ -624,8 +624,8 @@ START_TEST(test_stub_crash)
 	    "remote=10.%d.255.1,key=%d,attach=direct,node=%sq", hn.prefix,
 	    hn.net, hn.net, key, hn.prefix);
 	vtun_pid = hn_vtun(&hn, ns, &argp, 1);
-	ck_assert_msg(hn_wait_for(out, "ready", 10000, said, sizeof(said)) == 0,
-	    "vtun did not come up (see %s)", out);
+	ck_assert_msg(hn_wait_for(out, "ready ", vtun_pid, 10000, said,
+	    sizeof(said)) == 0, "vtun did not come up (see %s)", out);
 	/* The first restart's agent, in a mount namespace of its own. */
 	kill_daemon(SIGTERM);
 	start_daemon_how(1);
