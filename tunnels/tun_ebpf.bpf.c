@@ -16,7 +16,9 @@
  *              and VXLAN, finds the link by (outer source, key/VNI,
  *              encapsulation), strips the outer headers and redirects the
  *              packet into the node.  Unknown keys are dropped and counted
- *              in slot TUN_BPF_SLOT_GLOBAL; other traffic passes.
+ *              in slot TUN_BPF_SLOT_GLOBAL; other traffic passes.  A link
+ *              with an inner-address filter drops (and counts) IPv4 for
+ *              destinations outside its prefix.
  *
  * bpf_skb_adjust_room() keeps GSO/TSO working through encapsulation; it
  * refuses non-IP packets, so an L2 frame that is not IPv4 (ARP above all)
@@ -589,6 +591,28 @@ transit(struct __sk_buff *skb, const struct tun_bpf_ikey *k, __u32 daddr)
 	return bpf_redirect_neigh(t->underlay_ifindex, NULL, 0, 0);
 }
 
+/*
+ * The inner-address filter of link l (TUN_BPF_F_INNER) for the inner
+ * IPv4 header at off: 1 if the packet may go to the node, that is, the
+ * link has no filter, or the destination is in its prefix, the limited
+ * broadcast or multicast (as tun_inner_dst_ok in tunnel.c).  A header
+ * too short to hold a destination fails.
+ */
+static __always_inline int
+inner_ok(struct __sk_buff *skb, const struct tun_bpf_link *l, __u32 off)
+{
+	__u32 d, h;
+
+	if ((l->flags & TUN_BPF_F_INNER) == 0)
+		return 1;
+	if (bpf_skb_load_bytes(skb, off + 16, &d, 4) != 0)
+		return 0;
+	h = bpf_ntohl(d);
+	if (h == 0xffffffff || (h >> 28) == 0xe)
+		return 1;
+	return (d & l->inner_mask) == l->inner;
+}
+
 SEC("tc")
 int
 tun_decap(struct __sk_buff *skb)
@@ -674,7 +698,7 @@ tun_decap(struct __sk_buff *skb)
 
 	if (!l2) {
 		if (bpf_skb_load_bytes(skb, ETH_HLEN + hdr, &v, 1) != 0 ||
-		    (v >> 4) != 4)
+		    (v >> 4) != 4 || !inner_ok(skb, l, ETH_HLEN + hdr))
 			return drop(slot);
 		if (bpf_skb_adjust_room(skb, -(__s32)hdr, BPF_ADJ_ROOM_MAC,
 		    BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_DECAP_L3_IPV4))
@@ -687,6 +711,10 @@ tun_decap(struct __sk_buff *skb)
 		in.h_proto = bpf_htons(ETH_P_IP);
 	} else {
 		if (bpf_skb_load_bytes(skb, ETH_HLEN + hdr, &in, sizeof(in)))
+			return drop(slot);
+		/* Only IPv4 is filtered: ARP, IPv6 and tagged frames pass. */
+		if (in.h_proto == bpf_htons(ETH_P_IP) &&
+		    !inner_ok(skb, l, ETH_HLEN + hdr + ETH_HLEN))
 			return drop(slot);
 		if (bpf_skb_adjust_room(skb, -(__s32)(hdr + ETH_HLEN),
 		    BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO))

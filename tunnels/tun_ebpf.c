@@ -333,6 +333,11 @@ tun_ebpf_link_add(struct tun_ctx *ctx, struct tun_link *link)
 	v.underlay_ifindex = (uint32_t)link->underlay_ifindex;
 	v.node_ifindex = (uint32_t)el->ifindex;
 	v.flags = veth ? TUN_BPF_F_PEER : 0;
+	if (c->has_inner) {
+		v.flags |= TUN_BPF_F_INNER;
+		v.inner_mask = tun_prefix_mask(c->inner_len);
+		v.inner = c->inner.s_addr & v.inner_mask;
+	}
 	if (if_indextoname((unsigned int)link->underlay_ifindex, under) == NULL) {
 		err_sys("link '%s': underlay ifindex %d", c->name,
 		    link->underlay_ifindex);

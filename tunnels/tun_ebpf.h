@@ -19,6 +19,7 @@
 
 #define TUN_BPF_F_PEER		0x1	/* node_if is a veth whose peer is in
 					   another namespace: redirect_peer */
+#define TUN_BPF_F_INNER		0x2	/* inner-address filter: see inner */
 
 /*
  * One link end, keyed by the ifindex of the interface tun_encap runs on:
@@ -35,6 +36,10 @@ struct tun_bpf_link {
 	__u32 underlay_ifindex;	/* device holding local */
 	__u32 node_ifindex;	/* node_if (the map key) */
 	__u32 flags;		/* TUN_BPF_F_* */
+	__u32 inner;		/* TUN_BPF_F_INNER: decapsulated IPv4 must go
+				   to inner/inner_mask (network order), to
+				   255.255.255.255 or to 224.0.0.0/4 */
+	__u32 inner_mask;
 	__u8 node_if_mac[6];	/* MAC of node_if: source towards the node */
 	__u8 node_mac[6];	/* node's MAC, learnt; all zero until seen */
 	__u8 under_mac[6];	/* MAC of the underlay device */

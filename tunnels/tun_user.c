@@ -663,10 +663,29 @@ u_deliver(struct tun_user *u, struct u_link *ul, const uint8_t *eth,
 }
 
 /*
+ * The link's inner-address filter for the decapsulated IPv4 packet ip
+ * (len bytes): 1 if it may go to the node.  A packet too short to hold
+ * a destination fails when there is a filter.
+ */
+static int
+u_inner_ok(const struct tun_link_cfg *c, const uint8_t *ip, size_t len)
+{
+	uint32_t daddr;
+
+	if (!c->has_inner)
+		return 1;
+	if (len < 20)
+		return 0;
+	memcpy(&daddr, ip + 16, 4);
+	return tun_inner_dst_ok(c, daddr);
+}
+
+/*
  * One packet from the underlay: find its link by (encap, key, outer
- * source, outer destination), strip the outer headers and give the inner
- * packet to the node.  p is the whole IPv4 packet for raw sockets, the
- * UDP payload for VXLAN (src is then the sender's address).
+ * source, outer destination), strip the outer headers, apply the link's
+ * inner-address filter and give the inner packet to the node.  p is the
+ * whole IPv4 packet for raw sockets, the UDP payload for VXLAN (src is
+ * then the sender's address).
  */
 static void
 u_from_wire(struct tun_user *u, int proto, uint8_t *p, size_t len,
@@ -731,7 +750,8 @@ u_from_wire(struct tun_user *u, int proto, uint8_t *p, size_t len,
 		static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff,
 		    0xff, 0xff };
 
-		if (len < 20 || (p[0] >> 4) != 4) {
+		if (len < 20 || (p[0] >> 4) != 4 ||
+		    !u_inner_ok(&ul->link->cfg, p, len)) {
 			u_add(&ul->drops, 1);
 			return;
 		}
@@ -741,7 +761,9 @@ u_from_wire(struct tun_user *u, int proto, uint8_t *p, size_t len,
 		eth[12] = 0x08;
 		eth[13] = 0x00;
 		u_deliver(u, ul, eth, p, len, len);
-	} else if (len < 14) {
+	} else if (len < 14 || (p[12] == 0x08 && p[13] == 0x00 &&
+	    !u_inner_ok(&ul->link->cfg, p + 14, len - 14))) {
+		/* Only IPv4 is filtered: ARP, IPv6, tagged frames pass. */
 		u_add(&ul->drops, 1);
 	} else {
 		memcpy(eth, p, 14);

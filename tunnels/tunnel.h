@@ -92,6 +92,20 @@ struct tun_link_cfg {
 	char port[IFNAMSIZ];		/* name of the device the link end
 					   makes, if any (bridge attach: the
 					   bridge port); "" = derived */
+	/*
+	 * Inner-address filter, opt-in (has_inner 0: none, as a node may
+	 * be a router and reach anything).  With has_inner 1, a
+	 * decapsulated IPv4 packet whose destination is outside
+	 * inner/inner_len is dropped and counted in the link's drops:
+	 * only the addresses on the node's side of this link end may be
+	 * reached through it.  Limited broadcast and multicast pass, and
+	 * so does whatever is not IPv4 (ARP, IPv6).  Sent packets are not
+	 * filtered (a router node forwards other sources' packets).
+	 * ebpf and user only; host bits must be zero.
+	 */
+	int has_inner;
+	struct in_addr inner;		/* prefix, network order */
+	unsigned int inner_len;		/* prefix length, 0..32 */
 };
 
 /* Counters of one link end.  Packets count wire packets (GSO segments). */
@@ -193,5 +207,19 @@ int tun_transit_stats(struct tun_ctx *ctx, struct tun_transit *t,
 /* Parse "ipip" etc. and a dotted quad; record ERR_INVALID on failure. */
 int tun_parse_encap(const char *s, enum tun_encap *out);
 int tun_parse_addr(const char *s, struct in_addr *out);
+/*
+ * Parse an IPv4 prefix "A.B.C.D/N", N 0..32 in decimal, both parts
+ * required; ERR_INVALID on failure.  Host bits are left as written (the
+ * configuration check refuses them).
+ */
+int tun_parse_prefix(const char *s, struct in_addr *addr, unsigned int *len);
+/* Netmask of a prefix length 0..32, network order. */
+uint32_t tun_prefix_mask(unsigned int len);
+/*
+ * 1 if a decapsulated IPv4 packet to daddr (network order) may reach the
+ * node of link end cfg: no filter, daddr in the inner prefix, or daddr
+ * the limited broadcast or multicast.  The ebpf data plane repeats it.
+ */
+int tun_inner_dst_ok(const struct tun_link_cfg *cfg, uint32_t daddr);
 
 #endif

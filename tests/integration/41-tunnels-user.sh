@@ -7,6 +7,9 @@ B=${1:-build}
 . "$(dirname "$0")/tunnels.inc"
 
 CHECK_SUPER=1
+# h1's link of VNet A filters inner destinations (tunnels.inc).
+INNER_FILTER=1
+INNER_PREFIX=192.168.7.0/29
 tun_setup
 check_encap user ipip 0 0
 check_encap user gre 100 200

@@ -4,11 +4,23 @@
 # tests/unit/test_tunnel.c).  VXLAN with both VNets bridged, then a direct
 # link whose VXLAN device is made inside the node's namespace.  The kernel
 # does not expose a count of unknown-VNI drops, so only the drop itself is
-# checked.  See tunnels.inc.  Usage: 42-tunnels-kernel.sh BUILD_DIR
+# checked.  A link with an inner-address filter is refused (this backend
+# cannot filter).  See tunnels.inc.  Usage: 42-tunnels-kernel.sh BUILD_DIR
 B=${1:-build}
 . "$(dirname "$0")/tunnels.inc"
 
 tun_setup
+# No inner-address filter in this backend: refused, saying what to do.
+if o=$(nsx "${P}h1" "$VTUN" -b kernel \
+    "name=f,encap=vxlan,key=800,local=10.99.0.1,remote=10.99.0.2,attach=bridge,bridge=${P}brf,inner=192.168.7.0/29" 2>&1 </dev/null); then
+	bad "kernel: a link with inner= was accepted"
+else
+	case $o in
+	*"kernel backend cannot filter inner addresses"*"use the ebpf or user backend"*)
+		ok "kernel: inner= refused: $(echo "$o" | tail -n 1)" ;;
+	*) bad "kernel: inner= refused without saying why: $o" ;;
+	esac
+fi
 NO_UNKNOWN_COUNT=1 check_encap kernel vxlan 500 600 ",attach=bridge,bridge=${P}br%"
 
 # Direct: the node's interface is the VXLAN device itself.

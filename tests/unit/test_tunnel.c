@@ -190,6 +190,123 @@ START_TEST(test_validate)
 }
 END_TEST
 
+/* Inner prefixes: what parses, what validates, what the filter lets in. */
+START_TEST(test_inner_prefix)
+{
+	static const char *const badp[] = {
+		"192.168.7.1", "192.168.7/24", "192.168.7.1/33",
+		"192.168.7.1/", "192.168.7.1/-1", "192.168.7.1/+8",
+		"192.168.7.1/ 8", "192.168.7.1/8x", "192.168.7.1/0x8",
+		"192.168.7.1/4294967328", "/24", "", "a.b.c.d/8",
+		"192.168.7.1.1.1.1.1.1.1.1/8",
+	};
+	struct tun_link_cfg c;
+	struct in_addr a;
+	unsigned int len;
+
+	err_reset();
+	ck_assert_int_eq(tun_parse_prefix("192.168.7.0/24", &a, &len), 0);
+	ck_assert_uint_eq(a.s_addr, htonl(0xc0a80700));
+	ck_assert_uint_eq(len, 24);
+	ck_assert_int_eq(tun_parse_prefix("0.0.0.0/0", &a, &len), 0);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_int_eq(tun_parse_prefix("10.1.2.3/032", &a, &len), 0);
+	ck_assert_uint_eq(len, 32);
+	/* Host bits parse; the configuration check refuses them. */
+	ck_assert_int_eq(tun_parse_prefix("192.168.7.1/24", &a, &len), 0);
+	ck_assert_uint_eq(a.s_addr, htonl(0xc0a80701));
+	for (size_t i = 0; i < sizeof(badp) / sizeof(badp[0]); i++) {
+		err_reset();
+		ck_assert_msg(tun_parse_prefix(badp[i], &a, &len) == -1,
+		    "'%s' parsed", badp[i]);
+		ck_assert_int_eq(err_last_code(), ERR_INVALID);
+		ck_assert_ptr_nonnull(strstr(err_last()->msg, "IPv4 prefix"));
+	}
+	err_reset();
+	ck_assert_int_eq(tun_parse_prefix("192.168.7.1", &a, &len), -1);
+	ck_assert_ptr_nonnull(strstr(err_last()->msg, "/length is missing"));
+	err_reset();
+	ck_assert_int_eq(tun_parse_prefix("192.168.7.1/33", &a, &len), -1);
+	ck_assert_ptr_nonnull(strstr(err_last()->msg, "length '33'"));
+
+	ck_assert_uint_eq(tun_prefix_mask(0), 0);
+	ck_assert_uint_eq(tun_prefix_mask(1), htonl(0x80000000));
+	ck_assert_uint_eq(tun_prefix_mask(24), htonl(0xffffff00));
+	ck_assert_uint_eq(tun_prefix_mask(31), htonl(0xfffffffe));
+	ck_assert_uint_eq(tun_prefix_mask(32), 0xffffffffu);
+
+	/* Validation: length, host bits, backends. */
+	err_reset();
+	cfg_init(&c, TUN_ENCAP_VXLAN, 9);
+	c.has_inner = 1;
+	c.inner.s_addr = htonl(0xc0a80700);
+	c.inner_len = 24;
+	ck_assert_int_eq(tun_link_cfg_validate(&c, TUN_BACKEND_EBPF), 0);
+	ck_assert_int_eq(tun_link_cfg_validate(&c, TUN_BACKEND_USER), 0);
+	c.inner_len = 33;
+	ck_assert_int_eq(tun_link_cfg_validate(&c, TUN_BACKEND_EBPF), -1);
+	ck_assert_int_eq(err_last_code(), ERR_INVALID);
+	ck_assert_ptr_nonnull(strstr(err_last()->msg, "over 32"));
+	err_reset();
+	c.inner_len = 23;
+	ck_assert_int_eq(tun_link_cfg_validate(&c, TUN_BACKEND_USER), -1);
+	ck_assert_int_eq(err_last_code(), ERR_INVALID);
+	ck_assert_ptr_nonnull(strstr(err_last()->msg,
+	    "192.168.7.0/23 has host bits set"));
+	ck_assert_ptr_nonnull(strstr(err_last()->hint, "192.168.6.0/23"));
+	ck_assert_ptr_nonnull(strstr(err_last()->hint, "192.168.7.0/32"));
+	err_reset();
+	c.inner_len = 0;
+	c.inner.s_addr = 0;
+	ck_assert_int_eq(tun_link_cfg_validate(&c, TUN_BACKEND_EBPF), 0);
+	c.inner.s_addr = htonl(0xc0a80701);
+	c.inner_len = 32;
+	ck_assert_int_eq(tun_link_cfg_validate(&c, TUN_BACKEND_EBPF), 0);
+	/* No filter, whatever the other fields say: nothing to check. */
+	c.has_inner = 0;
+	c.inner_len = 99;
+	str_lcpy(c.node_netns, "/run/netns/n", sizeof(c.node_netns));
+	ck_assert_int_eq(tun_link_cfg_validate(&c, TUN_BACKEND_KERNEL), 0);
+
+	/* The kernel backend cannot filter: refused, with what to do. */
+	err_reset();
+	c.has_inner = 1;
+	c.inner_len = 32;
+	ck_assert_int_eq(tun_link_cfg_validate(&c, TUN_BACKEND_KERNEL), -1);
+	ck_assert_int_eq(err_last_code(), ERR_UNSUPPORTED);
+	ck_assert_ptr_nonnull(strstr(err_last()->msg,
+	    "kernel backend cannot filter inner addresses"));
+	ck_assert_ptr_nonnull(strstr(err_last()->hint, "ebpf or user"));
+	err_reset();
+	ck_assert_int_eq(tun_link_cfg_validate(&c, TUN_BACKEND_USER), 0);
+
+	/* The filter itself. */
+	c.inner.s_addr = htonl(0xc0a80700);
+	c.inner_len = 24;
+	ck_assert(tun_inner_dst_ok(&c, htonl(0xc0a80701)));
+	ck_assert(tun_inner_dst_ok(&c, htonl(0xc0a807ff)));
+	ck_assert(!tun_inner_dst_ok(&c, htonl(0xc0a80801)));
+	ck_assert(!tun_inner_dst_ok(&c, htonl(0x0a000001)));
+	ck_assert(tun_inner_dst_ok(&c, htonl(0xffffffff)));
+	ck_assert(tun_inner_dst_ok(&c, htonl(0xe0000005)));
+	ck_assert(tun_inner_dst_ok(&c, htonl(0xefffffff)));
+	ck_assert(!tun_inner_dst_ok(&c, htonl(0xf0000001)));
+	ck_assert(!tun_inner_dst_ok(&c, htonl(0xdfffffff)));
+	c.inner.s_addr = htonl(0xc0a80701);
+	c.inner_len = 32;
+	ck_assert(tun_inner_dst_ok(&c, htonl(0xc0a80701)));
+	ck_assert(!tun_inner_dst_ok(&c, htonl(0xc0a80702)));
+	c.inner.s_addr = 0;
+	c.inner_len = 0;
+	ck_assert(tun_inner_dst_ok(&c, htonl(0x01020304)));
+	c.has_inner = 0;
+	c.inner.s_addr = htonl(0xc0a80701);
+	c.inner_len = 32;
+	ck_assert(tun_inner_dst_ok(&c, htonl(0x01020304)));
+	err_reset();
+}
+END_TEST
+
 /* Transit configurations: keys, addresses, sides that cannot be told apart. */
 START_TEST(test_transit_validate)
 {
@@ -411,6 +528,7 @@ main(void)
 	tcase_add_test(tc, test_req_vxlan);
 	tcase_add_test(tc, test_mtu);
 	tcase_add_test(tc, test_validate);
+	tcase_add_test(tc, test_inner_prefix);
 	tcase_add_test(tc, test_transit_validate);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_gro);

@@ -6,13 +6,16 @@
  *
  *   vtun detect                      print the backend this host would use
  *   vtun [-v] [-b backend] [-s file] LINK...
- *   vtun inject LINK [COUNT]         send COUNT encapsulated echo requests
- *                                    (192.168.7.2 -> 192.168.7.1) as LINK
- *                                    would, from a raw socket: for testing
- *                                    that wrong keys are dropped
+ *   vtun inject LINK [COUNT [DST]]   send COUNT (1) encapsulated echo
+ *                                    requests (192.168.7.2 -> DST, default
+ *                                    192.168.7.1) as LINK would, from a raw
+ *                                    socket: for testing that wrong keys
+ *                                    and inner destinations outside a
+ *                                    link's inner prefix are dropped
  *
  * LINK is a comma-separated list of key=value: name, encap, local, remote,
- * key, mtu, attach (direct|bridge), node, netns, bridge, port.  An
+ * key, mtu, attach (direct|bridge), node, netns, bridge, port, inner
+ * (A.B.C.D/N: the inner-address filter, tunnel.h; ebpf and user).  An
  * argument starting with "transit=" is a transit instead (tunnel.h):
  * transit=NAME,encap=E,local=A,remote1=A,key1=K,remote2=A,key2=K.  Once
  * everything is up vtun prints "ready <backend>" on stdout.
@@ -40,7 +43,8 @@ usage(void)
 	    "       vtun [-v] [-b ebpf|kernel|user] [-s statsfile] "
 	    "name=N,encap=E,local=A,remote=A[,key=K][,mtu=M]"
 	    "[,attach=direct|bridge][,node=IF][,netns=PATH][,bridge=BR]"
-	    "[,port=IF] ...\n");
+	    "[,port=IF][,inner=A.B.C.D/N] ...\n"
+	    "       vtun inject LINK [COUNT [DST]]\n");
 	exit(2);
 }
 
@@ -105,7 +109,11 @@ parse_link(char *arg, struct tun_link_cfg *c)
 			str_lcpy(c->bridge, v, sizeof(c->bridge));
 		else if (strcmp(kv, "port") == 0)
 			str_lcpy(c->port, v, sizeof(c->port));
-		else
+		else if (strcmp(kv, "inner") == 0) {
+			if (tun_parse_prefix(v, &c->inner, &c->inner_len) == -1)
+				return -1;
+			c->has_inner = 1;
+		} else
 			return err_set(ERR_USAGE, "unknown link key '%s'", kv);
 	}
 	return 0;
@@ -256,11 +264,11 @@ put_ip(uint8_t *p, size_t len, uint8_t proto, uint32_t src, uint32_t dst)
 }
 
 /*
- * Send count echo requests wrapped as link c would wrap them, through a
- * raw socket, bypassing every backend.
+ * Send count echo requests to dst wrapped as link c would wrap them,
+ * through a raw socket, bypassing every backend.
  */
 static int
-inject(const struct tun_link_cfg *c, int count)
+inject(const struct tun_link_cfg *c, int count, struct in_addr dst)
 {
 	static const uint8_t eth[14] = {
 		0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -288,7 +296,7 @@ inject(const struct tun_link_cfg *c, int count)
 	}
 	len = hdr + ilen;
 	in = pkt + hdr;
-	put_ip(in, ilen, IPPROTO_ICMP, htonl(0xc0a80702), htonl(0xc0a80701));
+	put_ip(in, ilen, IPPROTO_ICMP, htonl(0xc0a80702), dst.s_addr);
 	in[20] = 8;			/* echo request */
 	in[24] = 0x12;			/* id */
 	in[26] = 0x00;
@@ -390,11 +398,15 @@ main(int argc, char *argv[])
 		return detect();
 	if (argc >= 2 && strcmp(argv[0], "inject") == 0) {
 		struct tun_link_cfg c;
+		struct in_addr dst = { htonl(0xc0a80701) };
 		unsigned long count = 1;
 
+		if (argc > 4)
+			usage();
 		if (parse_link(argv[1], &c) == -1 || (argc > 2 &&
 		    parse_uint(argv[2], 100000, &count) == -1) ||
-		    inject(&c, (int)count) == -1) {
+		    (argc > 3 && tun_parse_addr(argv[3], &dst) == -1) ||
+		    inject(&c, (int)count, dst) == -1) {
 			err_print(stderr);
 			return 1;
 		}
