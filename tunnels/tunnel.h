@@ -19,6 +19,9 @@
  * A packet arriving with a key, VNI or outer source that belongs to no
  * link of this context is dropped and counted (tun_unknown_drops), so one
  * VNet never sees another's packets even when inner addresses overlap.
+ * A link end may also name the inner IPv4 prefix on its node's side
+ * (tun_link_cfg.inner, ebpf and user): arriving packets to other
+ * addresses are dropped and counted in its drops.
  *
  * Attachment (the paper's bridge vs Click option):
  *   direct  no bridge.  ebpf and user forward between the underlay and
@@ -115,7 +118,8 @@ struct tun_stats {
 	uint64_t rx_packets;	/* underlay -> node, decapsulated */
 	uint64_t rx_bytes;	/* inner bytes */
 	uint64_t drops;		/* dropped by this link: oversize, not
-				   routable, not the link's protocol */
+				   routable, not the link's protocol,
+				   outside the inner prefix */
 };
 
 struct tun_ctx;
