@@ -97,6 +97,25 @@ tun_if_up(const char *name)
 	return tun_if_ioctl(name, SIOCSIFFLAGS, &ifr);
 }
 
+/* A fresh, connected route socket; NULL with the error recorded. */
+static struct nl_sock *
+tun_rtnl_open(void)
+{
+	struct nl_sock *sk;
+	int rc;
+
+	if ((sk = nl_socket_alloc()) == NULL) {
+		err_nomem();
+		return NULL;
+	}
+	if ((rc = nl_connect(sk, NETLINK_ROUTE)) < 0) {
+		err_set(ERR_SYSTEM, "netlink: %s", nl_geterror(rc));
+		nl_socket_free(sk);
+		return NULL;
+	}
+	return sk;
+}
+
 /* Fetch a device by name over a fresh route socket; NULL on error. */
 static struct rtnl_link *
 tun_if_get(const char *name, struct nl_sock **skp)
@@ -105,12 +124,9 @@ tun_if_get(const char *name, struct nl_sock **skp)
 	struct nl_sock *sk;
 	int rc;
 
-	if ((sk = nl_socket_alloc()) == NULL) {
-		err_nomem();
+	if ((sk = tun_rtnl_open()) == NULL)
 		return NULL;
-	}
-	if ((rc = nl_connect(sk, NETLINK_ROUTE)) < 0 ||
-	    (rc = rtnl_link_get_kernel(sk, 0, name, &link)) < 0) {
+	if ((rc = rtnl_link_get_kernel(sk, 0, name, &link)) < 0) {
 		err_set(ERR_SYSTEM, "interface %s: %s", name, nl_geterror(rc));
 		nl_socket_free(sk);
 		return NULL;
@@ -195,12 +211,8 @@ tun_bridge_ensure(const char *bridge)
 
 	if (if_nametoindex(bridge) != 0)
 		return tun_if_up(bridge);
-	if ((sk = nl_socket_alloc()) == NULL)
-		return err_nomem();
-	if ((rc = nl_connect(sk, NETLINK_ROUTE)) < 0) {
-		nl_socket_free(sk);
-		return err_set(ERR_SYSTEM, "netlink: %s", nl_geterror(rc));
-	}
+	if ((sk = tun_rtnl_open()) == NULL)
+		return -1;
 	if ((link = rtnl_link_bridge_alloc()) == NULL) {
 		nl_socket_free(sk);
 		return err_nomem();
@@ -225,12 +237,8 @@ tun_bridge_add_port(const char *bridge, const char *port)
 
 	if ((bi = tun_if_index(bridge)) == -1)
 		return -1;
-	if ((sk = nl_socket_alloc()) == NULL)
-		return err_nomem();
-	if ((rc = nl_connect(sk, NETLINK_ROUTE)) < 0) {
-		nl_socket_free(sk);
-		return err_set(ERR_SYSTEM, "netlink: %s", nl_geterror(rc));
-	}
+	if ((sk = tun_rtnl_open()) == NULL)
+		return -1;
 	if ((change = rtnl_link_alloc()) == NULL) {
 		nl_socket_free(sk);
 		return err_nomem();
@@ -258,12 +266,8 @@ tun_veth_add(const char *name, const char *peer)
 	struct nl_sock *sk;
 	int rc;
 
-	if ((sk = nl_socket_alloc()) == NULL)
-		return err_nomem();
-	if ((rc = nl_connect(sk, NETLINK_ROUTE)) < 0) {
-		nl_socket_free(sk);
-		return err_set(ERR_SYSTEM, "netlink: %s", nl_geterror(rc));
-	}
+	if ((sk = tun_rtnl_open()) == NULL)
+		return -1;
 	/* The peer goes to the namespace of the thread (not process) id. */
 	rc = rtnl_link_veth_add(sk, name, peer, gettid());
 	nl_socket_free(sk);
@@ -280,12 +284,8 @@ tun_if_delete(const char *name)
 	struct rtnl_link *link;
 	int rc;
 
-	if ((sk = nl_socket_alloc()) == NULL)
-		return err_nomem();
-	if ((rc = nl_connect(sk, NETLINK_ROUTE)) < 0) {
-		nl_socket_free(sk);
-		return err_set(ERR_SYSTEM, "netlink: %s", nl_geterror(rc));
-	}
+	if ((sk = tun_rtnl_open()) == NULL)
+		return -1;
 	if ((link = rtnl_link_alloc()) == NULL) {
 		nl_socket_free(sk);
 		return err_nomem();
