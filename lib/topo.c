@@ -427,7 +427,8 @@ addr_cmp(const void *a, const void *b)
 /* Check one link's own values: ends, self-link, addresses, key. */
 static int
 link_check(const char *doc, const struct topo_link *l, int stub,
-    const struct name_ref *nidx, size_t nn, unsigned *ends_per_node)
+    const struct topo_node *nodes, const struct name_ref *nidx, size_t nn,
+    unsigned *ends_per_node)
 {
 	char where[ERR_WHERE_MAX];
 	const char *what = stub ? "stub" : "link";
@@ -443,8 +444,24 @@ link_check(const char *doc, const struct topo_link *l, int stub,
 			    l->name, l->end[i].node);
 			err_hint("declare node '%s' or correct the <end>",
 			    l->end[i].node);
-		} else
+		} else {
 			ends_per_node[k]++;
+			/*
+			 * Refused here, before any host is touched: a bridge
+			 * forwards Ethernet frames and ipip/gre carry bare IP
+			 * packets, so no backend can bridge them.
+			 */
+			if (nodes[k].attach == ATTACH_BRIDGE &&
+			    (l->encap == ENCAP_IPIP || l->encap == ENCAP_GRE)) {
+				rc = err_at(ERR_INVALID, where, l->line, "node "
+				    "'%s' asks attach='bridge', but %s '%s' is "
+				    "%s: a bridge carries frames",
+				    nodes[k].name, what, l->name,
+				    encap_to_string(l->encap));
+				err_hint("use gretap or vxlan, or "
+				    "attach='direct'");
+			}
+		}
 		if (l->end[i].has_addr) {
 			const struct ipv4_prefix *p = &l->end[i].addr;
 			uint32_t hostmask = p->len == 0 ? UINT32_MAX :
@@ -557,10 +574,10 @@ topo_check(const char *doc, const struct topo_node *nodes, size_t nn,
 		goto out;
 
 	for (size_t i = 0; i < nl; i++)
-		if (link_check(doc, &links[i], 0, nidx, nn, ends) == -1)
+		if (link_check(doc, &links[i], 0, nodes, nidx, nn, ends) == -1)
 			rc = -1;
 	for (size_t i = 0; i < ns; i++)
-		if (link_check(doc, &stubs[i], 1, nidx, nn, ends) == -1)
+		if (link_check(doc, &stubs[i], 1, nodes, nidx, nn, ends) == -1)
 			rc = -1;
 	if (addresses_check(links, nl, stubs, ns) == -1)
 		rc = -1;

@@ -1,7 +1,8 @@
 /*
  * Virtual nodes and links as VNet and slice requests describe them, and
  * the meaning checks both documents share: unique names, link ends that
- * exist, no self-links, enough interfaces, addresses that make sense.
+ * exist, no self-links, enough interfaces, addresses that make sense,
+ * links a bridged node can use (frames: gretap or vxlan).
  */
 #ifndef VNSM_TOPO_H
 #define VNSM_TOPO_H
