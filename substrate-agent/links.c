@@ -1,10 +1,14 @@
 /*
  * Virtual links on this host.  A local link (both ends here) is a host
- * bridge that both nodes' host-side devices join; its name is derived
- * from the link's vnsm id and its alias is "vnsm:link:ID", so reconcile
- * can find ours.  A stub is one tunnel end (tunnels/tunnel.h) between
- * this host's underlay and the peer's, serving the node's host-side
- * device directly (ebpf, user) or through a bridge (kernel, L2 only).
+ * bridge that both nodes' host-side devices join, whatever the nodes'
+ * attach says; its name is derived from the link's vnsm id and its alias
+ * is "vnsm:link:ID", so reconcile can find ours.  A stub is one tunnel
+ * end (tunnels/tunnel.h) between this host's underlay and the peer's,
+ * serving the node's host-side device directly (ebpf, user) or through
+ * a bridge of the same name and alias: when the node asks attach
+ * "bridge", and always for L2 on the kernel backend, whose tunnel device
+ * can meet a host-side device no other way.  The bridge lives as long as
+ * the tunnel end does.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -21,14 +25,31 @@
 
 #define LINK_ALIAS	"vnsm:link:"
 
-void
-sd_bridge_name(const char *linkid, char *out, size_t size)
+static uint32_t
+id_hash(const char *linkid)
 {
 	uint32_t h = 2166136261u;
 
 	for (const char *p = linkid; *p != '\0'; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
-	snprintf(out, size, "vnl%08x", h);
+	return h;
+}
+
+void
+sd_bridge_name(const char *linkid, char *out, size_t size)
+{
+	snprintf(out, size, "vnl%08x", id_hash(linkid));
+}
+
+/*
+ * The bridge port a bridged stub makes (TAP, tunnel device, veth end).
+ * Named by the agent, not derived by the library, so a port left by an
+ * earlier life of the agent (kill -9) can be found and removed.
+ */
+static void
+port_name(const char *linkid, char *out, size_t size)
+{
+	snprintf(out, size, "vnp%08x", id_hash(linkid));
 }
 
 static struct nl_sock *
@@ -187,14 +208,60 @@ sd_stub_mtu(struct sd *sd, enum encap e, unsigned asked)
 }
 
 /*
+ * Does a stub of encap e meet a node asking attach through a bridge?
+ * The kernel backend's L2 tunnel device is a device of its own, so it
+ * joins a bridge whatever the node asks; its L3 devices cannot
+ * (sd_stub_up refuses them).
+ */
+int
+sd_stub_bridged(const struct sd *sd, enum encap e, enum attach_mode attach)
+{
+	if (attach == ATTACH_BRIDGE)
+		return 1;
+	return sd->tun != NULL && tun_ctx_backend(sd->tun) ==
+	    TUN_BACKEND_KERNEL && tun_encap_is_l2((enum tun_encap)e);
+}
+
+/*
+ * Remove port if it is a device in our bridge: what a killed agent left
+ * of the stub (ebpf: a veth pair; kernel: the tunnel device), which the
+ * library would refuse to make again.  Anything else of that name is
+ * left alone, and tun_link_add then refuses it.
+ */
+static void
+stale_port_del(const char *port, const char *bridge)
+{
+	struct nl_sock *sk;
+	struct rtnl_link *cur = NULL;
+	unsigned bi = if_nametoindex(bridge);
+	int e;
+
+	if (bi == 0 || if_nametoindex(port) == 0 || (sk = rt_open()) == NULL)
+		return;
+	if (rtnl_link_get_kernel(sk, 0, port, &cur) >= 0 &&
+	    rtnl_link_get_master(cur) == (int)bi) {
+		log_info("stub port %s: left by an earlier run, removed",
+		    port);
+		if ((e = rtnl_link_delete(sk, cur)) < 0)
+			log_warnx("delete %s: %s", port, nl_geterror(e));
+	}
+	if (cur != NULL)
+		rtnl_link_put(cur);
+	nl_socket_free(sk);
+}
+
+/*
  * Bring stub l up for node n: a tunnel end from our underlay to the
- * peer's, keyed, serving the host-side device of n's interface for l.
+ * peer's, keyed, serving the host-side device of n's interface for l:
+ * directly, or (l->bridge set) through that bridge, made here if
+ * missing and removed again if the tunnel end cannot be made.
  */
 int
 sd_stub_up(struct sd *sd, struct sd_link *l, const struct sd_node *n)
 {
 	struct tun_link_cfg cfg;
 	const struct vnode_if *f = NULL;
+	int made = 0;
 
 	if (sd->tun == NULL)
 		return err_set(ERR_UNSUPPORTED, "host %s has no tunnel "
@@ -212,22 +279,47 @@ sd_stub_up(struct sd *sd, struct sd_link *l, const struct sd_node *n)
 	cfg.remote.s_addr = htonl(l->remote);
 	cfg.key = l->key;
 	cfg.mtu = l->mtu;
-	if (tun_ctx_backend(sd->tun) == TUN_BACKEND_KERNEL) {
+	/*
+	 * A state row from before bridged stubs were recorded, or from a
+	 * run on another backend: the kernel backend still needs one.
+	 */
+	if (l->bridge[0] == '\0' && sd_stub_bridged(sd, l->encap,
+	    ATTACH_DIRECT))
+		sd_bridge_name(l->id, l->bridge, sizeof(l->bridge));
+	if (l->bridge[0] != '\0') {
+		/* Validation refuses these; a state row might not. */
 		if (!tun_encap_is_l2(cfg.encap))
-			return err_set(ERR_UNSUPPORTED, "stub '%s': the kernel "
-			    "tunnel backend carries %s only as the node's own "
-			    "device; use tunnel-backend ebpf or user",
-			    l->name, encap_to_string(l->encap));
+			return err_set(ERR_UNSUPPORTED, "stub '%s': a bridge "
+			    "carries frames, but %s carries packets; use "
+			    "gretap or vxlan, or attach='direct'", l->name,
+			    encap_to_string(l->encap));
 		cfg.attach = TUN_ATTACH_BRIDGE;
-		sd_bridge_name(l->id, cfg.bridge, sizeof(cfg.bridge));
-	} else
+		str_lcpy(cfg.bridge, l->bridge, sizeof(cfg.bridge));
+		port_name(l->id, cfg.port, sizeof(cfg.port));
+		stale_port_del(cfg.port, cfg.bridge);
+		/* Ours, with our alias, so reconcile knows it. */
+		if (if_nametoindex(l->bridge) == 0) {
+			if (sd_bridge_add(l->bridge, l->id) == -1)
+				return -1;
+			made = 1;
+		}
+	} else if (tun_ctx_backend(sd->tun) == TUN_BACKEND_KERNEL)
+		return err_set(ERR_UNSUPPORTED, "stub '%s': the kernel "
+		    "tunnel backend carries %s only as the node's own "
+		    "device; use tunnel-backend ebpf or user",
+		    l->name, encap_to_string(l->encap));
+	else
 		cfg.attach = TUN_ATTACH_DIRECT;
 	str_lcpy(cfg.node_if, f->peer, sizeof(cfg.node_if));
-	if ((l->tl = tun_link_add(sd->tun, &cfg)) == NULL)
+	if ((l->tl = tun_link_add(sd->tun, &cfg)) == NULL) {
+		if (made)
+			sd_bridge_del(l->bridge);
 		return -1;
-	log_debug("stub %s (%s): %s key %u to %s via %s", l->name, l->id,
+	}
+	log_debug("stub %s (%s): %s key %u to %s via %s%s%s", l->name, l->id,
 	    encap_to_string(l->encap), l->key, inet_ntoa(cfg.remote),
-	    cfg.node_if);
+	    cfg.node_if, cfg.attach == TUN_ATTACH_BRIDGE ? " on bridge " : "",
+	    cfg.attach == TUN_ATTACH_BRIDGE ? cfg.bridge : "");
 	return 0;
 }
 
@@ -241,4 +333,6 @@ sd_stub_down(struct sd *sd, struct sd_link *l)
 		err_reset();
 	}
 	l->tl = NULL;
+	/* The library removes its port only; the bridge was ours. */
+	sd_bridge_del(l->bridge);
 }

@@ -8,7 +8,8 @@
  *     died while making them) are removed with whatever exists of them;
  *   - every vnsm node and bridge on the host whose id carries our prefix
  *     and that the state does not know is removed;
- *   - bridges of local links and tunnel ends of stubs are re-made.
+ *   - bridges of local links and tunnel ends of stubs are re-made (a
+ *     bridged stub's bridge is kept if there, else made with its end).
  *
  * Only ids starting with the configured id-prefix are touched, so two
  * agents (or tests) sharing a host never remove each other's nodes.
@@ -234,8 +235,8 @@ sd_reconcile(struct sd *sd)
 		for (struct sd_slice *s = sd->slices; s != NULL; s = s->next)
 			for (struct sd_link *l = s->links; l != NULL;
 			    l = l->next)
-				known |= !l->stub && strcmp(l->id, bids[i]) ==
-				    0;
+				known |= strcmp(l->id, bids[i]) == 0 &&
+				    strcmp(l->bridge, bnames[i]) == 0;
 		if (!known) {
 			sd_bridge_del(bnames[i]);
 			removed++;

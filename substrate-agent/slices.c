@@ -351,7 +351,13 @@ if_fill(struct sd *sd, struct vnode_if *f, const struct sd_node *n,
 		f->mtu = l->mtu;
 	else if (tl->mtu != 0)
 		f->mtu = tl->mtu;
-	str_lcpy(f->bridge, l->bridge, sizeof(f->bridge));
+	/*
+	 * A bridged stub's bridge exists only while its tunnel end does,
+	 * which puts the host-side device in it (sd_stub_up): the driver
+	 * must not look for it when it makes the node.
+	 */
+	if (!l->stub)
+		str_lcpy(f->bridge, l->bridge, sizeof(f->bridge));
 	host_end_name(n->id, f->name, f->peer, sizeof(f->peer));
 }
 
@@ -405,9 +411,16 @@ plan(struct apply *a)
 			str_lcpy(l->id, ol->id, sizeof(l->id));
 		else
 			sd_new_id(sd->conf, 'l', l->id, sizeof(l->id));
-		if (stub)
+		if (stub) {
+			ssize_t ni = topo_node_find(sl->nodes, sl->nnodes,
+			    tl->end[0].node);
+
 			l->mtu = sd_stub_mtu(sd, l->encap, tl->mtu);
-		else
+			if (sd_stub_bridged(sd, l->encap, ni < 0 ?
+			    ATTACH_DIRECT : sl->nodes[ni].attach))
+				sd_bridge_name(l->id, l->bridge,
+				    sizeof(l->bridge));
+		} else
 			sd_bridge_name(l->id, l->bridge, sizeof(l->bridge));
 	}
 	for (size_t i = 0; i < sl->nnodes; i++) {
@@ -870,8 +883,9 @@ remove_gone(struct sd *sd, struct sd_slice *old, struct sd_slice *nw)
 		if (l->stub && l->tl != NULL && (nl == NULL || nl->tl == NULL ||
 		    nl->tl != l->tl))
 			sd_stub_down(sd, l);
-		if (!l->stub && (nl == NULL || strcmp(nl->bridge, l->bridge)
-		    != 0))
+		/* A bridged stub's too: it may have no tunnel end now. */
+		if (l->bridge[0] != '\0' && (nl == NULL ||
+		    strcmp(nl->bridge, l->bridge) != 0))
 			sd_bridge_del(l->bridge);
 	}
 	for (struct sd_node *n = old != NULL ? old->nodes : NULL; n != NULL;
@@ -906,7 +920,7 @@ stubs_apply(struct apply *a)
 		if (ol != NULL && ol->stub && ol->tl != NULL &&
 		    ol->remote == l->remote && ol->key == l->key &&
 		    ol->encap == l->encap && strcmp(ol->node[0], l->node[0])
-		    == 0) {
+		    == 0 && strcmp(ol->bridge, l->bridge) == 0) {
 			n = sd_node_find(a->nw, l->node[0]);
 			if (n != NULL && if_of_link(n, l->name) != NULL &&
 			    strcmp(if_of_link(n, l->name)->peer,

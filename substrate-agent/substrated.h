@@ -129,7 +129,8 @@ struct sd_link {
 	uint32_t key;
 	uint32_t remote;	/* stub: peer underlay, host order; 0 pending */
 	unsigned mtu;		/* inner MTU in use */
-	char bridge[IFNAMSIZ];	/* local link: host bridge */
+	char bridge[IFNAMSIZ];	/* local link, bridged stub: host bridge;
+				   "" for a stub attached directly */
 	char node[2][NAME_LEN];	/* ends (a stub: node[0]) */
 	struct tun_link *tl;	/* stub with a tunnel now, else NULL */
 	struct sd_link *next;
@@ -278,6 +279,8 @@ void sd_bridge_name(const char *linkid, char *out, size_t size);
 /* Bridges of ours (alias vnsm:link:PREFIX...) on the host. */
 int sd_bridge_list(const char *prefix, char (**names)[IFNAMSIZ],
     char (**ids)[VNODE_ID_MAX], size_t *n);
+int sd_stub_bridged(const struct sd *sd, enum encap e,
+    enum attach_mode attach);
 int sd_stub_up(struct sd *sd, struct sd_link *l, const struct sd_node *n);
 void sd_stub_down(struct sd *sd, struct sd_link *l);
 unsigned sd_stub_mtu(struct sd *sd, enum encap e, unsigned asked);

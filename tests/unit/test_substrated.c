@@ -4,8 +4,9 @@
  * on 127.0.0.1, a free port, its own state, run dir and id prefix
  * ("st<pid>"), driven through lib/http.h's client as its pipd.  Checks
  * real outcomes: namespaces, addresses, a ping across a local link, a
- * tunnel end on a stub, pool claims and refill, refusals that change
- * nothing, and a kill -9 in the middle of making nodes.
+ * tunnel end on a stub, a stub bridged to its node (attach="bridge"),
+ * pool claims and refill, refusals that change nothing, and a kill -9
+ * in the middle of making nodes.
  *
  * Everything the run makes carries its prefix and is removed by the
  * suite's teardown, even when a check fails.
@@ -29,7 +30,6 @@
 #include "../harness/harness.h"
 
 static struct harness hn;	/* scratch dir, daemon, id prefix "st<pid>" */
-static pid_t vtun_pid;		/* tools/vtun: the far end of a stub */
 static char uif[24], upeer[24];	/* underlay veth: host side, peer side */
 
 /* One call as who; returns the status (0: no answer). */
@@ -162,6 +162,82 @@ slice_doc(const char *name, const char *body)
 	return hn_slice_doc(&hn, name, body);
 }
 
+/*
+ * The far end of a stub: a vtun in the access namespace.  Tests run in
+ * children of the process that runs the fixture (CK_FORK), so its pid
+ * goes to a file, for the next test and the teardown to stop it even
+ * when the test that started it failed.
+ */
+static void
+vtun_pidfile(char *p, size_t size)
+{
+	snprintf(p, size, "%s/vtun.pid", hn.dir);
+}
+
+static void
+vtun_stop(void)
+{
+	char p[128];
+	FILE *fp;
+	int pid;
+
+	vtun_pidfile(p, sizeof(p));
+	if ((fp = fopen(p, "r")) == NULL)
+		return;
+	if (fscanf(fp, "%d", &pid) == 1 && pid > 0)
+		hn_stop(pid, SIGTERM, 3000);
+	fclose(fp);
+	unlink(p);
+}
+
+/* vtun with one link end arg in the access namespace, up and ready. */
+static void
+vtun_start(const char *arg)
+{
+	char p[128], out[128], ns[32], said[512], buf[256], *argp = buf;
+	FILE *fp;
+	pid_t pid;
+
+	vtun_stop();
+	str_lcpy(buf, arg, sizeof(buf));
+	snprintf(ns, sizeof(ns), "%sa", hn.prefix);
+	snprintf(out, sizeof(out), "%s/vtun.out", hn.dir);
+	pid = hn_vtun(&hn, ns, &argp, 1);
+	ck_assert_int_gt(pid, 0);
+	vtun_pidfile(p, sizeof(p));
+	if ((fp = fopen(p, "w")) != NULL) {
+		fprintf(fp, "%d\n", (int)pid);
+		fclose(fp);
+	}
+	ck_assert_msg(hn_wait_for(out, "ready ", pid, 10000, said,
+	    sizeof(said)) == 0, "vtun did not come up (see %s)", out);
+}
+
+/*
+ * The access network, once: namespace NSa holds the underlay's far end
+ * (10.NET.255.2) and NSq, whose veth peer is eth0 (10.NET.5.2/24) of the
+ * peer namespace NSp, the node behind the far tunnel end.
+ */
+static void
+access_up(void)
+{
+	if (hn_shq(&hn, "ip link show %s", upeer) != 0)
+		return;		/* moved already: made by an earlier test */
+	hn_sh(&hn, "ip netns add %sa", hn.prefix);
+	hn_sh(&hn, "ip netns add %sp", hn.prefix);
+	hn_sh(&hn, "ip link set %s netns %sa", upeer, hn.prefix);
+	hn_sh(&hn, "ip -n %sa addr add 10.%d.255.2/30 dev %s", hn.prefix,
+	    hn.net, upeer);
+	hn_sh(&hn, "ip -n %sa link set %s up", hn.prefix, upeer);
+	hn_sh(&hn, "ip -n %sa link set lo up", hn.prefix);
+	hn_sh(&hn, "ip link add %sq netns %sa type veth peer name eth0 "
+	    "netns %sp", hn.prefix, hn.prefix, hn.prefix);
+	hn_sh(&hn, "ip -n %sa link set %sq up", hn.prefix, hn.prefix);
+	hn_sh(&hn, "ip -n %sp addr add 10.%d.5.2/24 dev eth0", hn.prefix,
+	    hn.net);
+	hn_sh(&hn, "ip -n %sp link set eth0 mtu 1400 up", hn.prefix);
+}
+
 static void
 suite_setup(void)
 {
@@ -188,10 +264,7 @@ static void
 suite_teardown(void)
 {
 	kill_daemon(SIGTERM);
-	if (vtun_pid > 0) {
-		kill(vtun_pid, SIGKILL);
-		waitpid(vtun_pid, NULL, 0);
-	}
+	vtun_stop();
 	hn_sd_clean(&hn);
 	hn_sh(&hn, "ip link del %s", uif);
 	hn_sh(&hn, "ip netns del %sa", hn.prefix);
@@ -599,33 +672,16 @@ START_TEST(test_stub_crash)
 {
 	struct http_response r;
 	struct manifest *m;
-	char name[64], path[128], lines[512], peer[32], out[128], id[VNODE_ID_MAX];
-	char ns[32], arg[256], said[512], *argp = arg, *doc;
+	char name[64], path[128], lines[512], peer[32], id[VNODE_ID_MAX];
+	char arg[256], *doc;
 	int key = 5000 + hn.net;
 
-	/* The access network and the peer behind the far tunnel end. */
-	hn_sh(&hn, "ip netns add %sa", hn.prefix);
-	hn_sh(&hn, "ip netns add %sp", hn.prefix);
-	hn_sh(&hn, "ip link set %s netns %sa", upeer, hn.prefix);
-	hn_sh(&hn, "ip -n %sa addr add 10.%d.255.2/30 dev %s", hn.prefix,
-	    hn.net, upeer);
-	hn_sh(&hn, "ip -n %sa link set %s up", hn.prefix, upeer);
-	hn_sh(&hn, "ip -n %sa link set lo up", hn.prefix);
-	hn_sh(&hn, "ip link add %sq netns %sa type veth peer name eth0 "
-	    "netns %sp", hn.prefix, hn.prefix, hn.prefix);
-	hn_sh(&hn, "ip -n %sa link set %sq up", hn.prefix, hn.prefix);
-	hn_sh(&hn, "ip -n %sp addr add 10.%d.5.2/24 dev eth0", hn.prefix,
-	    hn.net);
-	hn_sh(&hn, "ip -n %sp link set eth0 mtu 1400 up", hn.prefix);
+	access_up();
 	snprintf(peer, sizeof(peer), "10.%d.5.2", hn.net);
-	snprintf(out, sizeof(out), "%s/vtun.out", hn.dir);
-	snprintf(ns, sizeof(ns), "%sa", hn.prefix);
 	snprintf(arg, sizeof(arg), "name=%st,encap=gre,local=10.%d.255.2,"
 	    "remote=10.%d.255.1,key=%d,attach=direct,node=%sq", hn.prefix,
 	    hn.net, hn.net, key, hn.prefix);
-	vtun_pid = hn_vtun(&hn, ns, &argp, 1);
-	ck_assert_msg(hn_wait_for(out, "ready ", vtun_pid, 10000, said,
-	    sizeof(said)) == 0, "vtun did not come up (see %s)", out);
+	vtun_start(arg);
 	/* The first restart's agent, in a mount namespace of its own. */
 	kill_daemon(SIGTERM);
 	start_daemon_how(1);
@@ -657,6 +713,107 @@ START_TEST(test_stub_crash)
 	}
 	ck_assert_int_eq(call("DELETE", path, NULL, &r), 200);
 	http_response_clear(&r);
+	vtun_stop();
+}
+END_TEST
+
+/* The bridge the host end of node id's eth0 is in, into br; 0 or -1. */
+static int
+host_end_bridge(const char *id, char *hostend, size_t hsize, char *br,
+    size_t bsize)
+{
+	char cmd[256], out[1024], *p;
+
+	snprintf(cmd, sizeof(cmd), "ip -o link | grep 'alias vnsm:%s:eth0' | "
+	    "cut -d: -f2 | cut -d@ -f1 | tr -d ' '", id);
+	hn_run_out(out, sizeof(out), cmd);
+	out[strcspn(out, "\n")] = '\0';
+	if (out[0] == '\0')
+		return -1;
+	str_lcpy(hostend, out, hsize);
+	snprintf(cmd, sizeof(cmd), "ip -o link show dev %s", hostend);
+	hn_run_out(out, sizeof(out), cmd);
+	if ((p = strstr(out, " master ")) == NULL)
+		return -1;
+	p += strlen(" master ");
+	p[strcspn(p, " ")] = '\0';
+	str_lcpy(br, p, bsize);
+	return 0;
+}
+
+/*
+ * attach="bridge": the stub's tunnel end meets the node through a host
+ * bridge holding the node's host end and the link's port.  Traffic
+ * crosses, a kill -9 and restart brings it back over the same bridge,
+ * and deleting the slice removes bridge and port.
+ */
+START_TEST(test_stub_bridge)
+{
+	struct http_response r;
+	struct manifest *m;
+	char name[64], path[128], lines[512], peer[32], id[VNODE_ID_MAX];
+	char arg[256], cmd[256], out[2048], hostend[32], br[32], port[32];
+	char *doc;
+	int key = 6000 + hn.net;
+
+	/* An earlier test's agent ended with that test's process group. */
+	kill_daemon(SIGTERM);
+	start_daemon();
+	access_up();
+	snprintf(peer, sizeof(peer), "10.%d.5.2", hn.net);
+	snprintf(arg, sizeof(arg), "name=%sb,encap=vxlan,local=10.%d.255.2,"
+	    "remote=10.%d.255.1,key=%d,attach=direct,node=%sq", hn.prefix,
+	    hn.net, hn.net, key, hn.prefix);
+	vtun_start(arg);
+	snprintf(name, sizeof(name), "%s-sb.pip1.h1", hn.prefix);
+	snprintf(path, sizeof(path), "/v1/slices/%s", name);
+	snprintf(lines, sizeof(lines), "<node name=\"c\" cpu=\"0.25\" "
+	    "memory=\"16MiB\" host=\"h1\" pool=\"never\" attach=\"bridge\"/>"
+	    "\n<stub name=\"c-p\" encap=\"vxlan\" key=\"%d\"><end node=\"c\" "
+	    "address=\"10.%d.5.1/24\"/><peer pip=\"pip2\" node=\"p\" "
+	    "underlay=\"10.%d.255.2\"/></stub>\n", key, hn.net, hn.net);
+	doc = slice_doc(name, lines);
+	ck_assert_int_eq(call("PUT", path, doc, &r), 200);
+	free(doc);
+	m = mf(&r);
+	str_lcpy(id, hn_mf_node(m, "c")->id, sizeof(id));
+	ck_assert_int_eq(m->links[0].state, LS_UP);
+	manifest_free(m);
+	http_response_clear(&r);
+	/* The node's host end is in a bridge of ours, with the port. */
+	ck_assert_msg(host_end_bridge(id, hostend, sizeof(hostend), br,
+	    sizeof(br)) == 0, "the host end of %s:eth0 is in no bridge", id);
+	snprintf(cmd, sizeof(cmd), "ip -d -o link show dev %s", br);
+	hn_run_out(out, sizeof(out), cmd);
+	ck_assert_msg(strstr(out, "bridge ") != NULL && strstr(out,
+	    "alias vnsm:link:") != NULL, "%s is not our bridge: %s", br, out);
+	snprintf(cmd, sizeof(cmd), "ip -o link show master %s | cut -d: -f2 "
+	    "| cut -d@ -f1 | tr -d ' ' | grep -vx %s", br, hostend);
+	hn_run_out(out, sizeof(out), cmd);
+	ck_assert_msg(strncmp(out, "vnp", 3) == 0 && strchr(out, '\n') ==
+	    strrchr(out, '\n'), "bridge %s: ports besides %s: '%s'", br,
+	    hostend, out);
+	out[strcspn(out, "\n")] = '\0';
+	str_lcpy(port, out, sizeof(port));
+	ck_assert_msg(ping_from(id, peer), "no ping across the bridged stub");
+	/* kill -9 and a restart: the stale port goes, a new one serves. */
+	kill(hn_sd_pid(&hn), SIGKILL);
+	kill_daemon(SIGKILL);
+	start_daemon();
+	ck_assert_msg(ping_from(id, peer), "no ping across the bridged stub "
+	    "after kill -9 and restart");
+	ck_assert_int_eq(hn_shq(&hn, "ip -o link show master %s | grep -q "
+	    "' %s[:@]'", br, port), 0);
+	ck_assert_int_eq(hn_shq(&hn, "ip -o link show master %s | grep -q "
+	    "' %s[:@]'", br, hostend), 0);
+	/* Deleting the slice removes the bridge and its port. */
+	ck_assert_int_eq(call("DELETE", path, NULL, &r), 200);
+	http_response_clear(&r);
+	ck_assert_msg(hn_shq(&hn, "ip link show dev %s", br) != 0,
+	    "bridge %s left after the slice went", br);
+	ck_assert_msg(hn_shq(&hn, "ip link show dev %s", port) != 0,
+	    "port %s left after the slice went", port);
+	vtun_stop();
 }
 END_TEST
 
@@ -680,6 +837,7 @@ main(void)
 	tcase_add_test(tc, test_stub);
 	tcase_add_test(tc, test_crash);
 	tcase_add_test(tc, test_stub_crash);
+	tcase_add_test(tc, test_stub_bridge);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
