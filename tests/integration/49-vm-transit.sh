@@ -1,0 +1,220 @@
+#!/bin/sh
+# A VM behind a transit: on the demo substrate (pip1 peers through p1h3,
+# pip2 through p2h1) only p1h1 and p2h2 get the qemu driver, so the TCG
+# VMs a (pip1) and b (pip2), joined by the GRE link a-b, land on hosts
+# that are not their PIPs' peering hosts.  The link then runs a's host
+# -> p1h3 -> p2h1 -> b's host: each VM's end is a tap in its agent's
+# namespace (the libvirt driver moves it there; the ebpf direct attach
+# redirects into a tap with bpf_redirect, not bpf_redirect_peer), and the
+# peering hosts stitch the legs with transits.  Asserts that the VNet
+# runs, that the manifest puts the transits on p1h3 and p2h1, that a and
+# b ping each other (through their consoles, vno exec), that on the wire
+# both peering hosts carry a-b between themselves with the VNP's key and
+# also the legs to the VMs' hosts, that vno delete leaves no domain, tap,
+# namespace or link on any host, and that demo-down leaves no domain,
+# namespace or daemon it started.  On demand only (no VM pools): two VM
+# boots.
+#
+# Uses scripts/demo.sh with VNSM_DEMO_DRIVERS="netns qemu" (it starts
+# libvirtd if none runs and stops only what it started).  Skips when
+# libvirt, tshark or the router image are missing.
+#
+# Usage: 49-vm-transit.sh BUILD_DIR
+set -u
+. "$(dirname "$0")/stack.inc"
+cd "$top" || exit 1
+stack_need_root
+stack_need vno vnpd pipd substrated vnsm-ca
+command -v tshark >/dev/null || { echo "SKIP: no tshark"; exit 0; }
+stack_need_vm
+export VNSM_DEMO_NAME=${VNSM_DEMO_NAME:-vnsm-x$$}
+export VNSM_DEMO_NET=${VNSM_DEMO_NET:-10.86.$(($$ % 200 + 20))}
+export VNSM_DEMO_TAG=${VNSM_DEMO_TAG:-x$$}
+export VNSM_DEMO_DRIVERS="netns qemu"
+export VNSM_DEMO_VM_HOSTS="p1h1 p2h2"
+export VNSM_DEMO_VM_POOL=0
+export VNSM_DEMO_IMAGES=$img
+export POOL_DEPTH=1
+NAME=$VNSM_DEMO_NAME
+NET=$VNSM_DEMO_NET
+TAG=$VNSM_DEMO_TAG
+D=/run/$NAME
+HOSTS="p1h1 p1h2 p1h3 p2h1 p2h2 p2h3"
+stack_init vm-transit
+VIRSH="virsh -q -c qemu:///system"
+stack_teardown() {
+	[ -f "$D/pids" ] && cp -r "$D/log" "$T/" 2>/dev/null
+	sh scripts/demo.sh down "$B" >/dev/null 2>&1
+}
+# wait_for SECONDS CMD...: retry CMD every 0.5 s until it succeeds.
+wait_for() {
+	n=$(($1 * 2))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || return 1
+		sleep 0.5
+	done
+}
+vno() { timeout 200 "$B/bin/vno" "$@"; }
+doms() { $VIRSH list --all --name 2>/dev/null | grep "^vn-$TAG" || true; }
+tap_of() {	# tap_of ID: the tap of node ID's first interface
+	$VIRSH domiflist "vn-$1" 2>/dev/null |
+	    awk '$2=="ethernet" {print $1; exit}'
+}
+# links: every host namespace's links (name, kind of device), sorted.
+links() {
+	for h in $HOSTS; do
+		ip -n "$NAME-$h" -o link show 2>/dev/null |
+		    awk -v h="$h" '{sub(/@.*/, "", $2); print h, $2}'
+	done | sort
+}
+same_links() { links >"$T/links.now"; cmp -s "$T/links.0" "$T/links.now"; }
+
+if ! timeout 180 sh scripts/demo.sh up "$B" >"$T/up.log" 2>&1; then
+	tail -20 "$T/up.log"
+	die "the demo substrate with the qemu driver did not come up"
+fi
+ok "demo substrate up, qemu driver on p1h1 and p2h2"
+export VNO_CONFIG=$D/etc/vno.conf
+grep -q "^drivers netns qemu" "$D/etc/p1h1.conf" &&
+    grep -q "^drivers netns qemu" "$D/etc/p2h2.conf" &&
+    grep -q "^drivers netns$" "$D/etc/p1h3.conf" &&
+    grep -q "^drivers netns$" "$D/etc/p2h1.conf" &&
+    ok "agent configs: qemu on p1h1 and p2h2 only" || bad "agent configs"
+
+# What the hosts hold before the VNet, to compare after its delete (ref5,
+# made by demo up, stays; nothing here claims from its pools).
+links >"$T/links.0"
+sleep 2
+wait_for 20 same_links || bad "host links still changing before the VNet"
+links >"$T/links.0"
+
+v=vmx
+cat >"$T/$v.xml" <<EOF
+<vnet xmlns="urn:vnsm:1" name="$v">
+  <node name="a" kind="vm" cpu="1" memory="128MiB" image="router" pip="pip1" pool="never"/>
+  <node name="b" kind="vm" cpu="1" memory="128MiB" image="router" pip="pip2" pool="never"/>
+  <link name="a-b" encap="gre"><end node="a" address="10.9.2.1/24"/><end node="b" address="10.9.2.2/24"/></link>
+</vnet>
+EOF
+t1=$(date +%s%N)
+if ! vno create "$T/$v.xml" --wait --timeout 180 >"$T/$v.out" 2>&1; then
+	tail -5 "$T/$v.out"
+	die "$v: vno create"
+fi
+ok "$v: ready in $(( ($(date +%s%N) - t1) / 1000000 )) ms"
+vno status "$v" --output xml >"$T/$v.manifest" 2>&1
+grep -q '<manifest [^>]*state="ready"' "$T/$v.manifest" &&
+    [ "$(grep -c '<node [^>]*state="running"' "$T/$v.manifest")" = 2 ] &&
+    ok "$v: ready, both nodes running" ||
+    bad "$v: not running: $(grep -E '<(manifest|node) ' "$T/$v.manifest")"
+attr() {	# attr NODE ATTR: from the manifest
+	sed -n "s/.*<node [^>]*name=\"$1\"[^>]* $2=\"\([^\"]*\)\".*/\1/p" \
+	    "$T/$v.manifest" | head -1
+}
+ha=$(attr a host)
+hb=$(attr b host)
+ida=$(attr a id)
+idb=$(attr b id)
+[ "$ha" = p1h1 ] && [ "$hb" = p2h2 ] && [ "$(attr a kind)" = vm ] &&
+    [ "$(attr b kind)" = vm ] && [ "$(attr a driver)" = libvirt ] &&
+    [ "$(attr b driver)" = libvirt ] &&
+    ok "$v: VM a on p1h1, VM b on p2h2 (neither a peering host)" ||
+    bad "$v: placement: a on '$ha' ($(attr a driver)), b on '$hb' ($(attr b driver))"
+# The link's ends in the manifest: each PIP's tunnel end of a-b is its
+# peering host (p1h3 = .14, p2h1 = .22), not the VM's host.
+lk=$(tr '\n' ' ' <"$T/$v.manifest" |
+    sed -n 's/.*\(<link name="a-b".*<\/link>\).*/\1/p' | sed 's/<\/link>.*//')
+KEY=$(echo "$lk" | sed -n 's/.*<link [^>]*key="\([0-9]*\)".*/\1/p')
+ends=$(echo "$lk" | grep -o '<end [^>]*>' |
+    sed -n 's/.* node="\([ab]\)".* underlay="\([0-9.]*\)".*/\1=\2/p' |
+    sort | tr '\n' ' ')
+[ -n "$KEY" ] && ok "$v: a-b has the VNP's key $KEY" ||
+    bad "$v: no key on a-b: $lk"
+[ "$ends" = "a=$NET.14 b=$NET.22 " ] &&
+    ok "$v: a-b's tunnel ends are the peering hosts p1h3 and p2h1" ||
+    bad "$v: a-b's ends '$ends', not a=$NET.14 b=$NET.22: $lk"
+ta=$(tap_of "$ida")
+tb=$(tap_of "$idb")
+[ -n "$ta" ] && ip -n "$NAME-$ha" link show "$ta" >/dev/null 2>&1 &&
+    [ -n "$tb" ] && ip -n "$NAME-$hb" link show "$tb" >/dev/null 2>&1 &&
+    ok "$v: both taps ($ta, $tb) in their agents' namespaces" ||
+    bad "$v: taps: a's '$ta' not in $NAME-$ha or b's '$tb' not in $NAME-$hb"
+
+# Watch both peering hosts' underlays while a and b ping each other.
+for h in p1h3 p2h1; do
+	timeout 25 nsenter --net="/run/netns/$NAME-$h" tshark -i ul0 \
+	    -n -f 'proto 47' -T fields -E occurrence=f -e ip.src -e ip.dst \
+	    -e gre.key >"$T/$h.cap" 2>"$T/$h.tshark" &
+done
+# tshark is listening once it says so on stderr.
+for h in p1h3 p2h1; do
+	wait_for 15 grep -q "Capturing on" "$T/$h.tshark" ||
+	    bad "tshark on $h did not start: $(cat "$T/$h.tshark")"
+done
+out=$(vno exec "$v" a -- ping -c 3 -W 2 10.9.2.2 2>&1)
+echo "$out" | grep -q " 0% packet loss" &&
+    ok "$v: a (VM, p1h1) pings b (VM, p2h2) across the PIPs" ||
+    bad "$v: ping a -> b: $out"
+out=$(vno exec "$v" b -- ping -c 3 -W 2 10.9.2.1 2>&1)
+echo "$out" | grep -q " 0% packet loss" &&
+    ok "$v: b pings a" || bad "$v: ping b -> a: $out"
+sleep 1
+pkill -INT -P $$ -x timeout 2>/dev/null
+wait
+# GRE with the VNP's key runs between the two peering hosts; each also
+# carries the leg to its VM's host (a: .12 behind p1h3, b: .23 behind
+# p2h1).
+hex=$(printf '0x%08x' "${KEY:-0}")
+for hl in p1h3:12 p2h1:23; do
+	h=${hl%:*}
+	o=${hl#*:}
+	n=$(grep -Ec "^$NET\.(14|22)[[:space:]]+$NET\.(14|22)[[:space:]]+($KEY|$hex)$" \
+	    "$T/$h.cap")
+	[ "$n" -ge 6 ] &&
+	    ok "$h: $n GRE packets of a-b between the peering hosts, key $KEY" ||
+	    { bad "$h: $n GRE packets with key $KEY between the peering hosts"
+	      head -n 5 "$T/$h.cap"; }
+	n=$(grep -Ec "^$NET\.(14|22)[[:space:]]+$NET\.$o[[:space:]]|^$NET\.$o[[:space:]]+$NET\.(14|22)[[:space:]]" \
+	    "$T/$h.cap")
+	[ "$n" -ge 6 ] &&
+	    ok "$h: $n GRE packets on the leg to the VM's host ($NET.$o)" ||
+	    bad "$h: $n GRE packets on the leg to $NET.$o"
+done
+
+vno delete "$v" >/dev/null 2>&1 && ok "$v: deleted" || bad "$v: vno delete"
+wait_for 10 sh -c "! $VIRSH list --all --name | grep -qE '^vn-($ida|$idb)\$'" &&
+    ok "$v: no domain left" || bad "$v: domains left: $(doms)"
+tl=""
+for t in $ta $tb; do
+	ip link show "$t" >/dev/null 2>&1 && tl="$tl $t"
+	for h in $HOSTS; do
+		ip -n "$NAME-$h" link show "$t" >/dev/null 2>&1 && tl="$tl $h:$t"
+	done
+done
+[ -z "$tl" ] && ok "$v: no tap of its VMs left" || bad "$v: taps left:$tl"
+ip netns list | grep -qE "^vn-($ida|$idb)( |$)" &&
+    bad "$v: a namespace of its nodes is left" ||
+    ok "$v: no namespace of its nodes left"
+if wait_for 10 same_links; then
+	ok "$v: every host (VM hosts, peering hosts) has the links it had before"
+else
+	bad "$v: links changed:"
+	diff "$T/links.0" "$T/links.now" | sed 's/^/    /'
+fi
+
+pids=$(awk '{print $1}' "$D/pids"; cat "$D/libvirt.pids" 2>/dev/null)
+cp -r "$D/log" "$T/" 2>/dev/null
+sh scripts/demo.sh down "$B" >/dev/null 2>&1
+sleep 1
+[ -z "$(doms)" ] && ok "demo-down: no domain left" ||
+    bad "demo-down left domains: $(doms)"
+ip netns list | grep -qE "^($NAME-|vn-$TAG)" &&
+    bad "demo-down left namespaces" || ok "demo-down: no namespace left"
+for p in $pids; do
+	grep -qs '^State:[[:space:]]*[^Z[:space:]]' "/proc/$p/status" &&
+	    bad "daemon $p still runs"
+done
+echo "$fails failure(s)"
+[ "$fails" = 0 ]
