@@ -1,19 +1,27 @@
 #!/bin/sh
 # A VM behind a transit: on the demo substrate (pip1 peers through p1h3,
 # pip2 through p2h1) only p1h1 and p2h2 get the qemu driver, so the TCG
-# VMs a (pip1) and b (pip2), joined by the GRE link a-b, land on hosts
-# that are not their PIPs' peering hosts.  The link then runs a's host
-# -> p1h3 -> p2h1 -> b's host: each VM's end is a tap in its agent's
-# namespace (the libvirt driver moves it there; the ebpf direct attach
-# redirects into a tap with bpf_redirect, not bpf_redirect_peer), and the
-# peering hosts stitch the legs with transits.  Asserts that the VNet
-# runs, that the manifest puts the transits on p1h3 and p2h1, that a and
-# b ping each other (through their consoles, vno exec), that on the wire
-# both peering hosts carry a-b between themselves with the VNP's key and
-# also the legs to the VMs' hosts, that vno delete leaves no domain, tap,
-# namespace or link on any host, and that demo-down leaves no domain,
-# namespace or daemon it started.  On demand only (no VM pools): two VM
-# boots.
+# VMs a (pip1) and b (pip2) land on hosts that are not their PIPs'
+# peering hosts, and the netns node c (pip2) on any host of pip2.  The
+# GRE links a-b and a-c leave the PIP: each runs VM host -> p1h3 -> p2h1
+# -> the other node's host, p1h3 and p2h1 stitching the legs with
+# transits.  A VM's end of a link is its tap, which the libvirt driver
+# moves into the agent's namespace; the ebpf backend (tunnel-backend
+# auto picks it here) redirects into a tap with bpf_redirect, into c's
+# veth with bpf_redirect_peer.  On demand only, no VM pools: two boots.
+#
+# Asserts: the VNet is ready with its 3 nodes running, a and b on p1h1
+# and p2h2; the manifest puts a-b's tunnel ends on the peering hosts and
+# gives a-b the VNP's key; the agents of p1h3 and p2h1 each hold a
+# transit of a-b with that key; the taps are in the agents' namespaces;
+# a and b ping each other and a and c ping each other (through the
+# consoles, vno exec), b and c with 1472-byte packets (the links' MTU);
+# tshark on both peering hosts sees a-b between the two peering hosts
+# with the VNP's key (the full-size packets at 1500 bytes, unfragmented)
+# and the legs to the VMs' hosts; after vno delete no domain, tap, node
+# namespace or peering-host slice is left and every host has exactly the
+# links it had before; demo-down leaves no domain, namespace or daemon it
+# started (libvirtd and virtlogd included, if it started them).
 #
 # Uses scripts/demo.sh with VNSM_DEMO_DRIVERS="netns qemu" (it starts
 # libvirtd if none runs and stops only what it started).  Skips when
@@ -69,6 +77,14 @@ links() {
 		    awk -v h="$h" '{sub(/@.*/, "", $2); print h, $2}'
 	done | sort
 }
+# agent HOST PATH: GET PATH from HOST's agent as its pipd; the body in
+# $T/agent.out, the HTTP status on stdout.
+agent() {
+	case $1 in p1h3) o=14 p=pip1 ;; p2h1) o=22 p=pip2 ;; esac
+	curl -s -o "$T/agent.out" -w '%{http_code}' --max-time 20 \
+	    --cacert "$D/ca/ca.crt" --cert "$D/ca/$p.crt" --key "$D/ca/$p.key" \
+	    "https://$NET.$o:8443$2"
+}
 same_links() { links >"$T/links.now"; cmp -s "$T/links.0" "$T/links.now"; }
 
 if ! timeout 180 sh scripts/demo.sh up "$B" >"$T/up.log" 2>&1; then
@@ -76,6 +92,12 @@ if ! timeout 180 sh scripts/demo.sh up "$B" >"$T/up.log" 2>&1; then
 	die "the demo substrate with the qemu driver did not come up"
 fi
 ok "demo substrate up, qemu driver on p1h1 and p2h2"
+# What the tap path runs on: the ebpf direct attach, if auto chose ebpf.
+for h in p1h1 p1h3 p2h1 p2h2; do
+	printf ' %s:%s' "$h" "$(sed -n 's/.*tunnels: using the \([a-z]*\) backend.*/\1/p' \
+	    "$D/log/$h.log" | head -1)"
+done | sed 's/^/    tunnel backends:/'
+echo
 export VNO_CONFIG=$D/etc/vno.conf
 grep -q "^drivers netns qemu" "$D/etc/p1h1.conf" &&
     grep -q "^drivers netns qemu" "$D/etc/p2h2.conf" &&
@@ -93,9 +115,11 @@ links >"$T/links.0"
 v=vmx
 cat >"$T/$v.xml" <<EOF
 <vnet xmlns="urn:vnsm:1" name="$v">
-  <node name="a" kind="vm" cpu="1" memory="128MiB" image="router" pip="pip1" pool="never"/>
+  <node name="a" kind="vm" cpu="1" memory="128MiB" image="router" pip="pip1" pool="never" interfaces="2"/>
   <node name="b" kind="vm" cpu="1" memory="128MiB" image="router" pip="pip2" pool="never"/>
+  <node name="c" kind="netns" cpu="1" memory="64MiB" pip="pip2" pool="never"/>
   <link name="a-b" encap="gre"><end node="a" address="10.9.2.1/24"/><end node="b" address="10.9.2.2/24"/></link>
+  <link name="a-c" encap="gre"><end node="a" address="10.9.3.1/24"/><end node="c" address="10.9.3.2/24"/></link>
 </vnet>
 EOF
 t1=$(date +%s%N)
@@ -106,8 +130,8 @@ fi
 ok "$v: ready in $(( ($(date +%s%N) - t1) / 1000000 )) ms"
 vno status "$v" --output xml >"$T/$v.manifest" 2>&1
 grep -q '<manifest [^>]*state="ready"' "$T/$v.manifest" &&
-    [ "$(grep -c '<node [^>]*state="running"' "$T/$v.manifest")" = 2 ] &&
-    ok "$v: ready, both nodes running" ||
+    [ "$(grep -c '<node [^>]*state="running"' "$T/$v.manifest")" = 3 ] &&
+    ok "$v: ready, its 3 nodes running" ||
     bad "$v: not running: $(grep -E '<(manifest|node) ' "$T/$v.manifest")"
 attr() {	# attr NODE ATTR: from the manifest
 	sed -n "s/.*<node [^>]*name=\"$1\"[^>]* $2=\"\([^\"]*\)\".*/\1/p" \
@@ -117,6 +141,7 @@ ha=$(attr a host)
 hb=$(attr b host)
 ida=$(attr a id)
 idb=$(attr b id)
+idc=$(attr c id)
 [ "$ha" = p1h1 ] && [ "$hb" = p2h2 ] && [ "$(attr a kind)" = vm ] &&
     [ "$(attr b kind)" = vm ] && [ "$(attr a driver)" = libvirt ] &&
     [ "$(attr b driver)" = libvirt ] &&
@@ -135,6 +160,21 @@ ends=$(echo "$lk" | grep -o '<end [^>]*>' |
 [ "$ends" = "a=$NET.14 b=$NET.22 " ] &&
     ok "$v: a-b's tunnel ends are the peering hosts p1h3 and p2h1" ||
     bad "$v: a-b's ends '$ends', not a=$NET.14 b=$NET.22: $lk"
+# Each peering host holds a transit of a-b (an end with no node) in its
+# slice of the VNet, with the VNP's key.
+for hp in p1h3:pip1 p2h1:pip2; do
+	h=${hp%:*}
+	code=$(agent "$h" "/v1/slices/$v.${hp#*:}.$h")
+	tr '\n' ' ' <"$T/agent.out" | grep -o '<link name="a-b"[^>]*key="[0-9]*">[^<]*<end [^>]*>' |
+	    grep -v 'node=' | grep -q "key=\"$KEY\"" &&
+	    ok "$v: $h's agent holds a transit of a-b with key $KEY" ||
+	    bad "$v: $h: no transit of a-b (HTTP $code): $(cat "$T/agent.out")"
+done
+if links >"$T/links.now" && ! cmp -s "$T/links.0" "$T/links.now"; then
+	ok "$v: the hosts have its links (taps, veths)"
+else
+	bad "$v: the hosts' links did not change"
+fi
 ta=$(tap_of "$ida")
 tb=$(tap_of "$idb")
 [ -n "$ta" ] && ip -n "$NAME-$ha" link show "$ta" >/dev/null 2>&1 &&
@@ -146,7 +186,7 @@ tb=$(tap_of "$idb")
 for h in p1h3 p2h1; do
 	timeout 25 nsenter --net="/run/netns/$NAME-$h" tshark -i ul0 \
 	    -n -f 'proto 47' -T fields -E occurrence=f -e ip.src -e ip.dst \
-	    -e gre.key >"$T/$h.cap" 2>"$T/$h.tshark" &
+	    -e gre.key -e ip.len >"$T/$h.cap" 2>"$T/$h.tshark" &
 done
 # tshark is listening once it says so on stderr.
 for h in p1h3 p2h1; do
@@ -157,9 +197,18 @@ out=$(vno exec "$v" a -- ping -c 3 -W 2 10.9.2.2 2>&1)
 echo "$out" | grep -q " 0% packet loss" &&
     ok "$v: a (VM, p1h1) pings b (VM, p2h2) across the PIPs" ||
     bad "$v: ping a -> b: $out"
-out=$(vno exec "$v" b -- ping -c 3 -W 2 10.9.2.1 2>&1)
+# Full-size packets (1472 bytes, the link's MTU) must cross unfragmented.
+out=$(vno exec "$v" b -- ping -c 3 -s 1444 -W 2 10.9.2.1 2>&1)
 echo "$out" | grep -q " 0% packet loss" &&
-    ok "$v: b pings a" || bad "$v: ping b -> a: $out"
+    ok "$v: b pings a with 1472-byte packets" || bad "$v: ping b -> a: $out"
+# The netns node c (pip2) and the VM a, a veth and a tap, both ways.
+hc=$(attr c host)
+out=$(vno exec "$v" a -- ping -c 2 -W 2 10.9.3.2 2>&1)
+echo "$out" | grep -q " 0% packet loss" &&
+    ok "$v: a (VM, p1h1) pings c (netns, $hc)" || bad "$v: ping a -> c: $out"
+out=$(vno exec "$v" c -- ping -c 2 -s 1444 -W 2 10.9.3.1 2>&1)
+echo "$out" | grep -q " 0% packet loss" &&
+    ok "$v: c pings a with 1472-byte packets" || bad "$v: ping c -> a: $out"
 sleep 1
 pkill -INT -P $$ -x timeout 2>/dev/null
 wait
@@ -170,15 +219,20 @@ hex=$(printf '0x%08x' "${KEY:-0}")
 for hl in p1h3:12 p2h1:23; do
 	h=${hl%:*}
 	o=${hl#*:}
-	n=$(grep -Ec "^$NET\.(14|22)[[:space:]]+$NET\.(14|22)[[:space:]]+($KEY|$hex)$" \
-	    "$T/$h.cap")
-	[ "$n" -ge 6 ] &&
+	pp="^$NET\.(14|22)[[:space:]]+$NET\.(14|22)[[:space:]]+($KEY|$hex)[[:space:]]"
+	n=$(grep -Ec "$pp" "$T/$h.cap")
+	[ "$n" -ge 12 ] &&
 	    ok "$h: $n GRE packets of a-b between the peering hosts, key $KEY" ||
 	    { bad "$h: $n GRE packets with key $KEY between the peering hosts"
 	      head -n 5 "$T/$h.cap"; }
+	# b's 1472-byte pings and a's answers: 1500 bytes on the wire.
+	n=$(grep -E "$pp" "$T/$h.cap" | grep -Ec "[[:space:]]1500$")
+	[ "$n" -ge 6 ] &&
+	    ok "$h: $n of them full-size (1500 bytes outside), unfragmented" ||
+	    bad "$h: $n full-size GRE packets of a-b, not 6"
 	n=$(grep -Ec "^$NET\.(14|22)[[:space:]]+$NET\.$o[[:space:]]|^$NET\.$o[[:space:]]+$NET\.(14|22)[[:space:]]" \
 	    "$T/$h.cap")
-	[ "$n" -ge 6 ] &&
+	[ "$n" -ge 12 ] &&
 	    ok "$h: $n GRE packets on the leg to the VM's host ($NET.$o)" ||
 	    bad "$h: $n GRE packets on the leg to $NET.$o"
 done
@@ -194,9 +248,15 @@ for t in $ta $tb; do
 	done
 done
 [ -z "$tl" ] && ok "$v: no tap of its VMs left" || bad "$v: taps left:$tl"
-ip netns list | grep -qE "^vn-($ida|$idb)( |$)" &&
+ip netns list | grep -qE "^vn-($ida|$idb|$idc)( |$)" &&
     bad "$v: a namespace of its nodes is left" ||
     ok "$v: no namespace of its nodes left"
+for hp in p1h3:pip1 p2h1:pip2; do
+	h=${hp%:*}
+	code=$(agent "$h" "/v1/slices/$v.${hp#*:}.$h")
+	[ "$code" = 404 ] && ok "$v: $h's agent has no slice (transit) left" ||
+	    bad "$v: $h still has its slice (HTTP $code): $(cat "$T/agent.out")"
+done
 if wait_for 10 same_links; then
 	ok "$v: every host (VM hosts, peering hosts) has the links it had before"
 else
