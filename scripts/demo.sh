@@ -129,8 +129,7 @@ vm_host() {	# vm_host HOST: does HOST run VMs?
 libvirt_up() {
 	command -v libvirtd >/dev/null || die "VNSM_DEMO_DRIVERS asks for " \
 	    "qemu: install libvirt-daemon-driver-qemu (make deps)"
-	[ -f "$IMAGES/router/vmlinuz" ] ||
-	    sh scripts/mkimage.sh "$IMAGES/router" >/dev/null ||
+	sh scripts/mkimage.sh "$IMAGES/router" >/dev/null ||
 	    die "cannot build the router image in $IMAGES (make deps)"
 	mkdir -p /var/log/libvirt/qemu
 	: >"$D/libvirt.pids"

@@ -4,6 +4,12 @@
 #   OUTDIR/vmlinuz      Debian's kernel (linux-image-amd64), from /boot
 #   OUTDIR/initrd.img   busybox-static initramfs with the virtio modules
 #   OUTDIR/rootfs/      the same tree, unpacked, for LXC containers
+#   OUTDIR/STAMP        the kernel version and this script's checksum
+#
+# An image whose STAMP matches is up to date and left alone, so callers
+# may run this every time: a kernel upgrade (modules that no longer fit
+# the copied kernel leave a guest without its network card) or a change
+# to this script rebuilds it.
 #
 # The guest's /init reads its interfaces from the kernel command line
 # (VMs) or its arguments (containers), in the words the drivers write:
@@ -19,6 +25,12 @@ bb=/bin/busybox
 kver=$(ls /lib/modules 2>/dev/null | grep -- '-amd64$' | sort -V | tail -1)
 [ -n "$kver" ] && [ -f "/boot/vmlinuz-$kver" ] || {
 	echo "mkimage: needs linux-image-amd64 (make deps)" >&2; exit 1; }
+stamp="$kver $(cksum <"$0" | cut -d' ' -f1)"
+if [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.img" ] && [ -d "$out/rootfs" ] &&
+    [ "$(cat "$out/STAMP" 2>/dev/null)" = "$stamp" ]; then
+	echo "mkimage: $out is up to date (kernel $kver)"
+	exit 0
+fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -118,4 +130,5 @@ rm -rf "$out/rootfs"
 cp -a "$root" "$out/rootfs"
 chmod 755 "$out" "$out/rootfs"
 chmod 644 "$out/vmlinuz" "$out/initrd.img"
+echo "$stamp" >"$out/STAMP"
 echo "mkimage: $out (kernel $kver, $(du -k "$out/initrd.img" | cut -f1) KiB initrd)"
