@@ -35,32 +35,13 @@ NAME=$VNSM_DEMO_NAME
 TAG=$VNSM_DEMO_TAG
 D=/run/$NAME
 stack_init vm-links
-VIRSH="virsh -q -c qemu:///system"
-stack_teardown() {
-	[ -f "$D/pids" ] && cp -r "$D/log" "$T/" 2>/dev/null
-	sh scripts/demo.sh down "$B" >/dev/null 2>&1
-}
-# wait_for SECONDS CMD...: retry CMD every 0.5 s until it succeeds.
-wait_for() {
-	n=$(($1 * 2))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		n=$((n - 1))
-		[ $n -gt 0 ] || return 1
-		sleep 0.5
-	done
-}
+stack_teardown() { stack_demo_down; }
 vno() { timeout 200 "$B/bin/vno" "$@"; }
-doms() { $VIRSH list --all --name 2>/dev/null | grep "^vn-$TAG" || true; }
 paused_members() {	# both hosts' VM pool members booted and paused
 	[ "$($VIRSH list --state-paused --name 2>/dev/null |
 	    grep -cE "^vn-${TAG}p1h[12]p")" -ge 2 ]
 }
 # tap_where HOST NODEID: "agent", "root" or "none": where its tap is.
-tap_of() {	# tap_of ID: the tap of node ID's first interface
-	$VIRSH domiflist "vn-$1" 2>/dev/null |
-	    awk 'NR>0 && $2=="ethernet" {print $1; exit}'
-}
 tap_where() {
 	t=$(tap_of "$2")
 	if [ -z "$t" ]; then echo none

@@ -54,27 +54,8 @@ TAG=$VNSM_DEMO_TAG
 D=/run/$NAME
 HOSTS="p1h1 p1h2 p1h3 p2h1 p2h2 p2h3"
 stack_init vm-transit
-VIRSH="virsh -q -c qemu:///system"
-stack_teardown() {
-	[ -f "$D/pids" ] && cp -r "$D/log" "$T/" 2>/dev/null
-	sh scripts/demo.sh down "$B" >/dev/null 2>&1
-}
-# wait_for SECONDS CMD...: retry CMD every 0.5 s until it succeeds.
-wait_for() {
-	n=$(($1 * 2))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		n=$((n - 1))
-		[ $n -gt 0 ] || return 1
-		sleep 0.5
-	done
-}
+stack_teardown() { stack_demo_down; }
 vno() { timeout 200 "$B/bin/vno" "$@"; }
-doms() { $VIRSH list --all --name 2>/dev/null | grep "^vn-$TAG" || true; }
-tap_of() {	# tap_of ID: the tap of node ID's first interface
-	$VIRSH domiflist "vn-$1" 2>/dev/null |
-	    awk '$2=="ethernet" {print $1; exit}'
-}
 # links: every host namespace's links (name, kind of device), sorted.
 links() {
 	for h in $HOSTS; do
