@@ -113,18 +113,26 @@ get_interval(struct conf_section *s, const char *key, unsigned def,
 	return 0;
 }
 
-/* The drivers list: "netns qemu lxc" (libvirt means qemu and lxc). */
+/*
+ * The drivers list: "netns qemu lxc" (libvirt means qemu and lxc); "sim"
+ * alone enables every slot on the sim driver (no real resources).
+ */
 static int
-get_drivers(struct conf_section *s, unsigned *mask)
+get_drivers(struct conf_section *s, unsigned *mask, int *sim)
 {
 	char buf[256], *p, *w, *save = NULL;
 
 	if (get_str(s, "drivers", "netns", buf, sizeof(buf)) == -1)
 		return -1;
 	*mask = 0;
+	*sim = 0;
 	for (p = buf; (w = strtok_r(p, " \t,", &save)) != NULL; p = NULL) {
 		size_t i;
 
+		if (strcmp(w, "sim") == 0) {
+			*sim = 1;
+			continue;
+		}
 		if (strcmp(w, "libvirt") == 0) {
 			*mask |= 1u << SD_SLOT_QEMU | 1u << SD_SLOT_LXC;
 			continue;
@@ -134,9 +142,14 @@ get_drivers(struct conf_section *s, unsigned *mask)
 				break;
 		if (i == SD_SLOT_LAST)
 			return conf_error(s, "drivers", "unknown driver '%s' "
-			    "(use netns, qemu, lxc or libvirt)", w);
+			    "(use netns, qemu, lxc, libvirt or sim)", w);
 		*mask |= 1u << i;
 	}
+	if (*sim && *mask != 0)
+		return conf_error(s, "drivers", "sim stands alone (it "
+		    "makes every kind of node)");
+	if (*sim)
+		*mask = (1u << SD_SLOT_LAST) - 1;
 	return 0;
 }
 
@@ -243,7 +256,7 @@ sd_conf_load(const char *path)
 	rc |= get_mem(g, "memory", mem / 2, &c->memory);
 	rc |= conf_int(g, "interfaces", 256, 0, 65535, &iv);
 	c->interfaces = (unsigned)iv;
-	rc |= get_drivers(g, &c->drivers);
+	rc |= get_drivers(g, &c->drivers, &c->sim);
 	rc |= get_str(g, "libvirt-uri", "qemu:///system", c->libvirt_uri,
 	    sizeof(c->libvirt_uri));
 	rc |= get_str(g, "lxc-uri", "lxc:///system", c->lxc_uri,
@@ -335,7 +348,9 @@ sd_conf_print(const struct sd_conf *c, FILE *fp)
 	fprintf(fp, "cpu %s\n", units_fmt_cpu(c->cpu, b, sizeof(b)));
 	fprintf(fp, "memory %s\n", units_fmt_mem(c->memory, b, sizeof(b)));
 	fprintf(fp, "interfaces %u\ndrivers", c->interfaces);
-	for (int i = 0; i < SD_SLOT_LAST; i++)
+	if (c->sim)
+		fprintf(fp, " sim");
+	for (int i = 0; i < SD_SLOT_LAST && !c->sim; i++)
 		if (c->drivers & (1u << i))
 			fprintf(fp, " %s", slot_names[i]);
 	fprintf(fp, "\nlibvirt-uri %s\nlxc-uri %s\nqemu-type %s\n",

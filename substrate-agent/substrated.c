@@ -100,7 +100,8 @@ drivers_open(struct sd *sd)
 
 	for (int s = 0; s < SD_SLOT_LAST; s++) {
 		struct drv_conf *dc = &sd->dconf[s];
-		const char *name = s == SD_SLOT_NETNS ? "netns" : "libvirt";
+		const char *name = c->sim ? "sim" : s == SD_SLOT_NETNS ?
+		    "netns" : "libvirt";
 		const struct drv_ops *ops;
 
 		memset(dc, 0, sizeof(*dc));

@@ -74,6 +74,7 @@ struct sd_conf {
 	uint64_t memory;	/* MiB */
 	unsigned interfaces;	/* virtual interfaces */
 	unsigned drivers;	/* bit per sd_slot enabled */
+	int sim;		/* "drivers sim": every slot is drv sim */
 	char libvirt_uri[128];	/* for vm */
 	char lxc_uri[128];	/* for container */
 	int qemu_tcg;		/* qemu-type qemu (1) or kvm (0) */
