@@ -201,7 +201,7 @@ echo "started: $PIPS pipd, $want substrated, vnpd in $(($(now_ms) - t0)) ms"
 apss() {	# summed Pss of the agents, bytes
 	for x in $AGENTS; do
 		awk '/^Pss:/ {print $2}' "/proc/$x/smaps_rollup" 2>/dev/null
-	done | awk '{s += $1} END {print s * 1024}'
+	done | awk '{s += $1} END {printf "%d\n", s * 1024}'
 }
 sleep 1
 set -- $AGENTS
