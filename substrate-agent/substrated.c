@@ -135,6 +135,11 @@ drivers_open(struct sd *sd)
 static void
 tunnels_open(struct sd *sd)
 {
+	sd_links_simulate(sd->conf->sim);
+	if (sd->conf->sim) {
+		log_info("tunnels: simulated (drivers sim)");
+		return;
+	}
 	if (sd->conf->tun_backend == -2) {
 		str_lcpy(sd->tun_why, "tunnel-backend is none",
 		    sizeof(sd->tun_why));

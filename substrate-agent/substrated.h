@@ -274,6 +274,8 @@ int sd_netns_routes(const char *id, const struct vnode_spec *spec);
 void sd_use(struct sd *sd, uint32_t *cpu, uint64_t *mem, unsigned *ifs);
 
 /* links.c */
+/* "drivers sim": bridges and tunnel ends are not made (no-ops). */
+void sd_links_simulate(int on);
 int sd_bridge_add(const char *name, const char *linkid);
 void sd_bridge_del(const char *name);
 void sd_bridge_name(const char *linkid, char *out, size_t size);

@@ -72,6 +72,8 @@ sd_transit_up(struct sd *sd, struct sd_transit *t)
 {
 	struct tun_transit_cfg c;
 
+	if (sd->conf->sim)
+		return 0;		/* drivers sim: nothing real */
 	if (sd->tun == NULL)
 		return err_set(ERR_UNSUPPORTED, "host %s has no tunnel "
 		    "backend: %s", sd->conf->host, sd->tun_why);

@@ -73,11 +73,20 @@ def state_of(body):
     return body[i + 7:body.find('"', i + 7)] if i >= 0 else ""
 
 
+WHY = []                # the first failures: what was answered
+
+
+def failed(name, st, body):
+    if len(WHY) < 3:
+        WHY.append("%s: HTTP %d %s" % (name, st, " ".join(body.split())[:300]))
+    return False
+
+
 def create(c, name):
     """Create VNet name and wait until ready; True when it is."""
     st, body = c.call("POST", "/v1/vnets?discovery=pip", VNET % name)
     if st not in (200, 201, 202):
-        return False
+        return failed(name, st, body)
     deadline = time.monotonic() + 30
     sleep = 0.002
     while time.monotonic() < deadline:
@@ -85,13 +94,13 @@ def create(c, name):
         if s == "ready":
             return True
         if s in ("failed", "deleted"):
-            return False
+            return failed(name, st, body)
         time.sleep(sleep)
         sleep = min(sleep * 2, 0.05)
         st, body = c.call("GET", "/v1/vnets/" + name)
         if st != 200:
-            return False
-    return False
+            return failed(name, st, body)
+    return failed(name, st, "not ready in 30 s: " + body)
 
 
 def pct(v, p):
@@ -167,6 +176,8 @@ def fill(conn, c, lo, hi, prefix):
     run_workers(c, work)
     print("made %d fails %d secs %.2f" % (made[0], fails[0],
                                           time.monotonic() - t))
+    for w in WHY:
+        print("failed " + w)
 
 
 def admit(conn, c, d, pip):
