@@ -100,12 +100,13 @@ ns_exists(const char *id)
 static int
 host_alias_exists(const char *id)
 {
-	char out[65536], pre[64];
-	const char *argv[] = { "ip", "-o", "link", "show", NULL };
+	char pre[64];
+	/* grep, not a buffer: a busy host lists thousands of links. */
+	const char *argv[] = { "sh", "-c", "ip -o link show | grep -qF \"$0\"",
+	    pre, NULL };
 
-	run(out, sizeof(out), argv);
 	snprintf(pre, sizeof(pre), "alias vnsm:%s:", id);
-	return strstr(out, pre) != NULL;
+	return run(NULL, 0, argv) == 0;
 }
 
 static void
