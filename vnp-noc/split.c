@@ -143,6 +143,44 @@ neighbour_pip(const struct vnet *v, const struct plan *p, size_t i,
 }
 
 /*
+ * Say why no PIP could take node n: what the best of them still has,
+ * so the shortfall names the resource that really fell short.
+ */
+static void
+no_room(const struct vnpd_conf *c, const struct topo_node *n,
+    const int *excluded, const struct room *rooms)
+{
+	int64_t cpu = 0, mem = 0;
+	unsigned kinds = 0;
+
+	for (size_t k = 0; k < c->npips; k++) {
+		if (excluded[k] || !rooms[k].known)
+			continue;
+		kinds |= rooms[k].kinds;
+		/* Only PIPs that run the kind count for CPU and memory. */
+		if ((rooms[k].kinds & (1u << n->kind)) == 0)
+			continue;
+		if (rooms[k].cpu > cpu)
+			cpu = rooms[k].cpu;
+		if (rooms[k].mem > mem)
+			mem = rooms[k].mem;
+	}
+	err_set(ERR_NO_RESOURCES, "no PIP can take node '%s' (%u milli-CPU, "
+	    "%llu MiB, kind %s)", n->name, n->cpu,
+	    (unsigned long long)n->memory, node_kind_to_string(n->kind));
+	if (kinds == 0)
+		err_hint("no PIP offers any host now: are their agents up "
+		    "and reporting?");
+	else if ((kinds & (1u << n->kind)) == 0)
+		err_hint("no PIP runs kind %s", node_kind_to_string(n->kind));
+	else if (cpu < (int64_t)n->cpu)
+		err_shortfall("cpu", "milli-CPU", n->cpu, (double)cpu);
+	else
+		err_shortfall("memory", "MiB", (double)n->memory,
+		    (double)(mem > 0 ? mem : 0));
+}
+
+/*
  * Place one node on a PIP by the rules above.  Returns the PIP index, or
  * -1 with an error recorded.
  */
@@ -185,12 +223,8 @@ split_one(const struct vnpd_conf *c, const struct vnet *v, struct plan *p,
 		    rooms[k].cpu > rooms[best].cpu)))
 			best = (int)k;
 	}
-	if (best < 0) {
-		err_set(ERR_NO_RESOURCES, "no PIP can take node '%s' "
-		    "(%u milli-CPU, %llu MiB, kind %s)", n->name, n->cpu,
-		    (unsigned long long)n->memory, node_kind_to_string(n->kind));
-		err_shortfall("cpu", "milli-CPU", n->cpu, 0);
-	}
+	if (best < 0)
+		no_room(c, n, excluded, rooms);
 	return best;
 }
 

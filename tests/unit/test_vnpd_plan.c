@@ -202,6 +202,57 @@ START_TEST(split_free_and_excluded)
 }
 END_TEST
 
+/*
+ * When no PIP can take a node, the refusal names what really fell short:
+ * CPU, memory, or that no PIP offers a host at all (agents down).
+ */
+START_TEST(split_no_room)
+{
+	struct vnet *v = load_free_ref5();
+	struct advert *ads[2];
+	int excluded[2] = { 0, 0 };
+	struct plan *p;
+	size_t nh[2];
+
+	load_ads(ads);
+	v->nodes[0].cpu = 4000000000u;			/* 4 M cores */
+	p = plan_new(v, 2);
+	err_reset();
+	ck_assert_int_eq(split_assign(&conf, v, ads, excluded, NULL, p), -1);
+	ck_assert_str_eq(err_last()->resource, "cpu");
+	ck_assert(err_last()->avail > 0);
+	plan_free(p);
+
+	v->nodes[0].cpu = 1;
+	v->nodes[0].memory = 1ull << 40;		/* 1 EiB in MiB */
+	p = plan_new(v, 2);
+	err_reset();
+	ck_assert_int_eq(split_assign(&conf, v, ads, excluded, NULL, p), -1);
+	ck_assert_str_eq(err_last()->resource, "memory");
+	plan_free(p);
+
+	/* Every host down: the adverts list none. */
+	v->nodes[0].memory = 1;
+	for (int k = 0; k < 2; k++) {
+		nh[k] = ads[k]->nhosts;
+		ads[k]->nhosts = 0;
+		ck_assert_uint_eq(ads[k]->nlocations, 0);
+	}
+	p = plan_new(v, 2);
+	err_reset();
+	ck_assert_int_eq(split_assign(&conf, v, ads, excluded, NULL, p), -1);
+	ck_assert_str_eq(err_last()->resource, "");
+	ck_assert_ptr_nonnull(strstr(err_last()->hint, "no PIP offers any host"));
+	plan_free(p);
+	err_reset();
+	for (int k = 0; k < 2; k++)
+		ads[k]->nhosts = nh[k];
+	advert_free(ads[0]);
+	advert_free(ads[1]);
+	vnet_free(v);
+}
+END_TEST
+
 /* A node pinned to a PIP that refused cannot go anywhere else. */
 START_TEST(split_pinned_refused)
 {
@@ -449,6 +500,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, split_ref5);
 	tcase_add_test(tc, split_free_and_excluded);
+	tcase_add_test(tc, split_no_room);
 	tcase_add_test(tc, split_pinned_refused);
 	tcase_add_test(tc, split_location);
 	tcase_add_test(tc, vmap_ref5);
