@@ -99,6 +99,23 @@ to a1
 bandwidth 40Mbit
 EOF
 "$BIN/pipd" -n -f "$T/pipL.conf" || die "pipd -n refuses the config"
+# The agents bench/control runs: "drivers sim" stands alone.
+printf 'listen 127.0.0.1:7443\nca %s\ncert %s\nkey %s\npipd pip1\nhost h1\npip pip1\nstate %s\ndrivers sim\n' \
+    /x/ca.crt /x/c.crt /x/c.key "$T/sim.db" >"$T/sim.conf"
+if "$BIN/substrated" -n -v -f "$T/sim.conf" 2>&1 | grep -qx 'drivers sim'; then
+	ok "substrated takes 'drivers sim'"
+else
+	bad "substrated refuses 'drivers sim'"
+fi
+sed -i 's/^drivers sim$/drivers sim netns/' "$T/sim.conf"
+if o=$("$BIN/substrated" -n -f "$T/sim.conf" 2>&1); then
+	bad "substrated takes 'drivers sim netns'"
+else
+	case $o in
+	*"sim stands alone"*) ok "substrated refuses 'drivers sim netns': $o" ;;
+	*) bad "substrated refuses 'drivers sim netns' without saying why: $o" ;;
+	esac
+fi
 stack_bg "$T/pipL.log" "$BIN/pipd" -dv -f "$T/pipL.conf"
 PL=$!
 wait_log "$T/pipL.log" "listening on" || die "pipd (load) did not start"
